@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Both set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DB ?= mastplan.db
+OUT ?= out
+
+.PHONY: demo test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+## demo: build the Chongqing default data set into a SQLite file and show where it stands
+demo: $(VENV)/.installed
+	$(BIN)/mastplan init --database $(DB)
+	$(BIN)/mastplan load chongqing --database $(DB)
+	$(BIN)/mastplan status --database $(DB)
+	rm -f $(OUT)/chongqing.gpkg
+	for layer in districts key_areas structures sites; do \
+	  $(BIN)/mastplan export --database $(DB) --layer $$layer --format gpkg --out $(OUT)/chongqing.gpkg || exit 1; \
+	done
+	$(BIN)/mastplan export --database $(DB) --layer key_areas --format geojson --out $(OUT)/key_areas.geojson
+	@echo
+	@echo "Outputs:"
+	@echo "  registry (SQLite):          $(abspath $(DB))"
+	@echo "  all layers for QGIS (GPKG): $(abspath $(OUT)/chongqing.gpkg)"
+	@echo "  key areas (GeoJSON):        $(abspath $(OUT)/key_areas.geojson)"
+
+## test: the whole suite on SQLite and on a throw-away PostgreSQL + PostGIS, then ruff
+test: $(VENV)/.installed
+	scripts/test-postgres.sh $(BIN)/python -m pytest
+	$(BIN)/ruff check src tests benchmarks scripts
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+
+clean:
+	rm -rf $(VENV) $(OUT) $(DB) $(DB)-wal $(DB)-shm .pytest_cache .ruff_cache

@@ -1,0 +1,342 @@
+"""The ``mastplan`` command line: thin commands over the registry's services."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from mastplan.config import current_user, database_url
+from mastplan.errors import ImportValidationError, MastplanError
+from mastplan.registry.audit import Actor
+
+app = typer.Typer(
+    help="mastplan: plan, share and track a city's 5G base-station sites.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+load_app = typer.Typer(help="Load a built-in data set.", no_args_is_help=True)
+synth_app = typer.Typer(help="Generate synthetic data files.", no_args_is_help=True)
+app.add_typer(load_app, name="load")
+app.add_typer(synth_app, name="synth")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        "-d",
+        envvar="MASTPLAN_DATABASE_URL",
+        help="Database URL or SQLite file [default: ./mastplan.db].",
+    ),
+]
+UserOpt = Annotated[
+    str | None, typer.Option("--as", envvar="MASTPLAN_USER", help="Who is acting (audit log).")
+]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (audit log).")]
+
+
+@contextmanager
+def _session(database: str | None, *, require_schema: bool = True) -> Iterator[Session]:
+    from mastplan.registry.db import make_engine, require_current_schema, session_factory
+
+    engine = make_engine(database_url(database))
+    try:
+        if require_schema:
+            require_current_schema(engine)
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+        disable=not err_console.is_terminal,
+    )
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _run(fn: Callable[[], Any]) -> Any:
+    """Run a command body; turn known failures into one clear line and a non-zero exit."""
+    try:
+        return fn()
+    except ImportValidationError as exc:
+        table = Table(
+            "row",
+            "field",
+            "problem",
+            title=f"{exc.total_errors} problem(s) in "
+            f"{exc.errors[0].file if exc.errors else 'the input'}",
+        )
+        for e in exc.errors[:20]:
+            table.add_row(str(e.row), e.field, e.message)
+        err_console.print(table)
+        _fail(str(exc))
+    except MastplanError as exc:
+        _fail(str(exc))
+    except SQLAlchemyError as exc:
+        _fail(f"database error: {getattr(exc, 'orig', None) or exc}".splitlines()[0])
+    except OSError as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        if os.environ.get("MASTPLAN_DEBUG"):
+            raise
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(set MASTPLAN_DEBUG=1 to see the traceback, and please report it)"
+        )
+
+
+@app.command()
+def init(database: DatabaseOpt = None) -> None:
+    """Create the database schema, or upgrade it to this version (safe to repeat)."""
+    from mastplan.registry.db import current_revision, init_db, make_engine
+
+    def body() -> None:
+        url = database_url(database)
+        engine = make_engine(url)
+        try:
+            init_db(engine)
+            rev = current_revision(engine)
+        finally:
+            engine.dispose()
+        console.print(
+            f"database ready at {engine.url.render_as_string(hide_password=True)} (schema {rev})"
+        )
+
+    _run(body)
+
+
+@load_app.command("chongqing")
+def load_chongqing_cmd(
+    database: DatabaseOpt = None,
+    user: UserOpt = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic inventory.")] = 2019,
+    density: Annotated[
+        float,
+        typer.Option(help="Street density of the synthetic inventory (1.0 = dense urban core)."),
+    ] = 1.0,
+    halo_m: Annotated[
+        float, typer.Option(help="Synthetic inventory reaches this far beyond the key areas.")
+    ] = 300.0,
+    years: Annotated[
+        str,
+        typer.Option(
+            help="Phase years whose key areas get a synthetic inventory, comma-separated."
+        ),
+    ] = "2019",
+    synthetic: Annotated[bool, typer.Option(help="Generate the synthetic inventory.")] = True,
+) -> None:
+    """Load Chongqing: 38 districts, key areas, organisations and a synthetic inventory."""
+    from mastplan.chongqing import LoadOptions, load_chongqing
+
+    def body() -> None:
+        options = LoadOptions(
+            seed=seed,
+            density=density,
+            halo_m=halo_m,
+            years=tuple(int(y) for y in years.split(",") if y.strip()),
+            synthetic=synthetic,
+        )
+        with _session(database) as session, _progress() as progress:
+            task = progress.add_task("loading Chongqing", total=None)
+
+            def step(description: str, advance: int = 0, total: int | None = None) -> None:
+                progress.update(task, description=description, advance=advance, total=total)
+
+            summary = load_chongqing(session, Actor(current_user(user)), options, step)
+        console.print_json(data=summary)
+
+    _run(body)
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="The file to import.")],
+    layer: Annotated[str, typer.Option(help="structures or sites.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="csv, geojson, gpkg or opencellid [default: from the file name]."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count, write nothing.")
+    ] = False,
+    database: DatabaseOpt = None,
+    user: UserOpt = None,
+    reason: ReasonOpt = None,
+) -> None:
+    """Import structures or sites, all or nothing, upserting by external id."""
+    from mastplan.io.importer import import_layer
+
+    def body() -> None:
+        with _session(database) as session, _progress() as progress:
+            task = progress.add_task(f"importing {file.name}", total=None)
+            result = import_layer(
+                session,
+                Actor(current_user(user), reason),
+                file,
+                layer,
+                fmt,
+                dry_run=dry_run,
+                progress=lambda n: progress.advance(task, n),
+            )
+        verb = "would import" if dry_run else "imported"
+        console.print(
+            f"{verb} {result.rows} rows from {file}: {result.inserted} new, "
+            f"{result.updated} updated"
+            + "".join(f", {n} skipped ({why})" for why, n in result.skipped.items() if n)
+            + (" (dry run: nothing written)" if dry_run else "")
+        )
+
+    _run(body)
+
+
+@app.command("export")
+def export_cmd(
+    layer: Annotated[str, typer.Option(help="districts, key_areas, structures or sites.")],
+    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg, csv or kml.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file.")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Export a layer in WGS84 (GeoPackage opens in QGIS, KML in Google Earth)."""
+    from mastplan.io.exporter import export_layer
+
+    def body() -> None:
+        with _session(database) as session:
+            n = export_layer(session, layer, fmt, out)
+        console.print(f"wrote {n} {layer} to {out}")
+
+    _run(body)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """Counts: structures by kind, sites by status and operator, key areas by phase year."""
+    from mastplan.registry.status import status_summary
+
+    def body() -> None:
+        with _session(database) as session:
+            summary = status_summary(session)
+        if as_json:
+            sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+            return
+        _print_status(summary)
+
+    _run(body)
+
+
+def _print_status(summary: dict[str, Any]) -> None:
+    from mastplan.registry.enums import STRUCTURE_KIND_NAMES
+
+    console.print(
+        f"districts 区县: {summary['districts']}    organisations 单位: "
+        f"{summary['organisations']}    sectors 扇区: {summary['sectors']}    "
+        f"tenancies 租户: {summary['tenancies']}"
+    )
+    t = Table(title="Structures by kind 杆塔资源（按类型）")
+    t.add_column("kind")
+    t.add_column("类型")
+    t.add_column("count", justify="right")
+    for kind, n in summary["structures"]["by_kind"].items():
+        zh, en = STRUCTURE_KIND_NAMES.get(kind, (kind, kind))
+        t.add_row(en, zh, f"{n:,}")
+    t.add_row("total", "合计", f"{summary['structures']['total']:,}", style="bold")
+    console.print(t)
+    if summary["structures"]["synthetic"]:
+        console.print(
+            f"[yellow]{summary['structures']['synthetic']:,} structures are SYNTHETIC "
+            "(generated, not a real inventory) 合成数据，非真实清单[/]"
+        )
+    statuses = ["planned", "approved", "built", "on_air", "retired"]
+    t = Table(title="Sites by operator and status 基站（按运营商、状态）")
+    t.add_column("operator 运营商")
+    for s in statuses:
+        t.add_column(s, justify="right")
+    t.add_column("total", justify="right")
+    for entry in summary["sites"]["by_operator"].values():
+        t.add_row(
+            f"{entry['name_en']} {entry['name_zh']}",
+            *(f"{entry['by_status'].get(s, 0):,}" for s in statuses),
+            f"{entry['total']:,}",
+        )
+    t.add_row(
+        "total 合计",
+        *(f"{summary['sites']['by_status'].get(s, 0):,}" for s in statuses),
+        f"{summary['sites']['total']:,}",
+        style="bold",
+    )
+    console.print(t)
+    t = Table(title="Key areas by phase year 重点区域（按年度）")
+    t.add_column("phase year 年度")
+    t.add_column("key areas", justify="right")
+    for year, n in summary["key_areas"]["by_phase_year"].items():
+        t.add_row(year, str(n))
+    console.print(t)
+
+
+@synth_app.command("structures")
+def synth_structures_cmd(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write (importable).")],
+    districts: Annotated[
+        str,
+        typer.Option(
+            help="District codes (comma-separated), or a group: "
+            "central_urban, new_urban, three_gorges, wuling, "
+            "main_city (the 21 of 主城都市区)."
+        ),
+    ] = "main_city",
+    count: Annotated[int | None, typer.Option(help="Stop after this many structures.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 2019,
+    density: Annotated[float, typer.Option(help="Street density (1.0 = dense urban core).")] = 1.0,
+) -> None:
+    """Write a synthetic structure inventory over districts, for scale tests and benchmarks."""
+    from mastplan.chongqing import write_synthetic_structures
+
+    def body() -> None:
+        with _progress() as progress:
+            task = progress.add_task("generating structures", total=count)
+            n = write_synthetic_structures(
+                out,
+                districts,
+                count=count,
+                seed=seed,
+                density=density,
+                progress=lambda k: progress.advance(task, k),
+            )
+        console.print(f"wrote {n:,} synthetic structures to {out}")
+
+    _run(body)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

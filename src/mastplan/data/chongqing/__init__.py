@@ -1,0 +1,1 @@
+"""Chongqing default data set and the 5G action plan's structure as data."""

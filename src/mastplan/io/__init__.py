@@ -1,0 +1,1 @@
+"""mastplan.io."""

@@ -1,0 +1,126 @@
+"""The command line: init → load → status, import/export, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from mastplan.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_status_json_counts(loaded_url):
+    res = run("status", "--json", "--database", loaded_url)
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["districts"] == 38
+    assert set(data["key_areas"]["by_phase_year"]) == {"2019", "2020", "2021"}
+    assert data["structures"]["total"] == sum(data["structures"]["by_kind"].values()) > 0
+    assert data["structures"]["synthetic"] == data["structures"]["total"]
+    assert set(data["sites"]["by_operator"]) <= {
+        "china-mobile",
+        "china-telecom",
+        "china-unicom",
+        "china-broadnet",
+    }
+    assert data["sites"]["total"] == sum(data["sites"]["by_status"].values()) > 0
+
+
+def test_status_table_is_bilingual(loaded_url):
+    res = run("status", "--database", loaded_url)
+    assert res.exit_code == 0
+    for word in ("lamp pole", "路灯杆", "SYNTHETIC", "Key areas by phase year", "2021"):
+        assert word in res.stdout
+
+
+def test_init_is_repeatable(db_url):
+    assert run("init", "--database", db_url).exit_code == 0
+    res = run("init", "--database", db_url)
+    assert res.exit_code == 0 and "database ready" in res.stdout
+
+
+def test_commands_on_uninitialised_database_say_so(tmp_path):
+    res = run("status", "--database", str(tmp_path / "empty.db"))
+    assert res.exit_code == 1
+    assert "not initialised" in res.stderr and "mastplan init" in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_bad_import_exits_nonzero_and_names_row_and_field(loaded_url, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "external_id,kind,owner,lon_deg,lat_deg,height_m,mount_positions,max_payload_kg,"
+        "available_power_kw\n"
+        "p1,lamp_pole,cq-street-lighting,106.57,29.56,12,1,40,1\n"
+        "p2,lamp_pole,cq-street-lighting,106.57,29.56,-12,1,40,1\n",
+        encoding="utf-8",
+    )
+    before = json.loads(run("status", "--json", "--database", loaded_url).stdout)
+    res = run("import", str(bad), "--layer", "structures", "--database", loaded_url)
+    assert res.exit_code == 1
+    assert "row 2" in res.stderr and "height_m" in res.stderr and "nothing written" in res.stderr
+    after = json.loads(run("status", "--json", "--database", loaded_url).stdout)
+    assert after == before
+
+
+def test_import_dry_run_then_real(loaded_url, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "external_id,kind,owner,lon_deg,lat_deg,height_m,mount_positions,max_payload_kg,"
+        "available_power_kw\n"
+        "p1,smart_pole,china-tower,106.57,29.56,15,3,120,3\n",
+        encoding="utf-8",
+    )
+    res = run(
+        "import",
+        str(good),
+        "--layer",
+        "structures",
+        "--dry-run",
+        "--database",
+        loaded_url,
+        "--as",
+        "alice",
+    )
+    assert res.exit_code == 0 and "dry run" in res.stdout and "1 new" in res.stdout
+    res = run("import", str(good), "--layer", "structures", "--database", loaded_url)
+    assert res.exit_code == 0 and "imported 1 rows" in res.stdout
+
+
+def test_export_districts_geojson(loaded_url, tmp_path):
+    out = tmp_path / "d.geojson"
+    res = run(
+        "export",
+        "--layer",
+        "districts",
+        "--format",
+        "geojson",
+        "--out",
+        str(out),
+        "--database",
+        loaded_url,
+    )
+    assert res.exit_code == 0 and "wrote 38 districts" in res.stdout
+    assert len(json.loads(out.read_text())["features"]) == 38
+
+
+def test_unknown_layer_is_one_line(loaded_url, tmp_path):
+    res = run(
+        "export",
+        "--layer",
+        "poles",
+        "--format",
+        "csv",
+        "--out",
+        str(tmp_path / "x"),
+        "--database",
+        loaded_url,
+    )
+    assert res.exit_code == 1
+    assert res.stderr.strip().count("\n") == 0 and "unknown layer" in res.stderr
