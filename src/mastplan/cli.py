@@ -268,8 +268,8 @@ def _print_status(summary: dict[str, Any]) -> None:
     t.add_column("类型")
     t.add_column("count", justify="right")
     for kind, n in summary["structures"]["by_kind"].items():
-        zh, en = STRUCTURE_KIND_NAMES.get(kind, (kind, kind))
-        t.add_row(en, zh, f"{n:,}")
+        names = STRUCTURE_KIND_NAMES.get(kind, {"zh": kind, "en": kind})
+        t.add_row(names["en"], names["zh"], f"{n:,}")
     t.add_row("total", "合计", f"{summary['structures']['total']:,}", style="bold")
     console.print(t)
     if summary["structures"]["synthetic"]:

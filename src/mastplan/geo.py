@@ -18,6 +18,14 @@ def _transformer(src: int, dst: int) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
+def project(geom, src_epsg: int, dst_epsg: int):
+    """Reproject a shapely geometry (or an array of them) from one EPSG code to another."""
+    import shapely
+
+    t = _transformer(src_epsg, dst_epsg)
+    return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+
 def to_metric(lon_deg: np.ndarray, lat_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Project WGS84 longitude/latitude (degrees) to EPSG:32648 metres."""
     return _transformer(STORAGE_EPSG, METRIC_EPSG).transform(lon_deg, lat_deg)

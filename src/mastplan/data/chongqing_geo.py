@@ -33,10 +33,16 @@ import numpy as np
 import pandas as pd
 import shapely
 import yaml
-from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, shape
 
 from mastplan.errors import MastplanError
+from mastplan.geo import METRIC_EPSG, STORAGE_EPSG, project
+from mastplan.registry.enums import (
+    KEY_AREA_CATEGORY_NAMES,
+    Confidence,
+    DistrictKind,
+    KeyAreaCategory,
+)
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -63,45 +69,16 @@ PACKAGE: Final = "mastplan.data.chongqing"
 DISTRICTS_FILE: Final = "districts.geojson"
 KEY_AREAS_FILE: Final = "key_areas.yaml"
 
-STORAGE_CRS: Final = "EPSG:4326"
-METRIC_CRS: Final = "EPSG:32648"
+STORAGE_CRS: Final = f"EPSG:{STORAGE_EPSG}"
+METRIC_CRS: Final = f"EPSG:{METRIC_EPSG}"
 
-#: The categories of key area, in the order 专栏2 names them.
-KEY_AREA_CATEGORIES: Final[tuple[str, ...]] = (
-    "transport_hub",
-    "business_district",
-    "riverside",
-    "university",
-    "government",
-    "digital_park",
-    "free_trade_zone",
-    "industrial_park",
-    "hospital",
-    "scenic_area",
-    "district_urban_area",
-    "highway",
-)
-
-#: Chinese and English display names of each category.
-KEY_AREA_CATEGORY_NAMES: Final[dict[str, dict[str, str]]] = {
-    "transport_hub": {"zh": "重要交通枢纽", "en": "Transport hub"},
-    "business_district": {"zh": "商业核心区", "en": "Business district"},
-    "riverside": {"zh": "“两江四岸”核心区", "en": "Two Rivers, Four Banks riverside"},
-    "university": {"zh": "高等院校", "en": "University"},
-    "government": {"zh": "党政机关", "en": "Party and government offices"},
-    "digital_park": {"zh": "数字产业园区", "en": "Digital industry park"},
-    "free_trade_zone": {"zh": "自贸试验区", "en": "Pilot free trade zone"},
-    "industrial_park": {"zh": "工业园区", "en": "Industrial park"},
-    "hospital": {"zh": "三甲医院", "en": "Grade-3A hospital"},
-    "scenic_area": {"zh": "4A级以上旅游景区", "en": "4A+ scenic area"},
-    "district_urban_area": {"zh": "区县城市区域", "en": "District or county urban area"},
-    "highway": {"zh": "高速公路", "en": "Expressway"},
-}
+#: The categories of key area, in the order 专栏2 names them (the registry's vocabulary).
+KEY_AREA_CATEGORIES: Final[tuple[str, ...]] = tuple(c.value for c in KeyAreaCategory)
 
 PHASE_YEARS: Final[tuple[int, ...]] = (2019, 2020, 2021)
-CONFIDENCE_LEVELS: Final[tuple[str, ...]] = ("high", "medium", "low")
+CONFIDENCE_LEVELS: Final[tuple[str, ...]] = tuple(c.value for c in Confidence)
 EXTENT_METHODS: Final[tuple[str, ...]] = ("polygon", "buffer", "corridor")
-DISTRICT_KINDS: Final[tuple[str, ...]] = ("district", "county", "autonomous_county")
+DISTRICT_KINDS: Final[tuple[str, ...]] = tuple(k.value for k in DistrictKind)
 DISTRICT_GROUPS: Final[tuple[str, ...]] = (
     "central_urban",
     "new_urban",
@@ -215,14 +192,8 @@ class ChongqingGeoDataError(MastplanError, ValueError):
 # --------------------------------------------------------------------------------------------
 # CRS helpers
 # --------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=4)
-def _transformer(src: str, dst: str) -> Transformer:
-    return Transformer.from_crs(src, dst, always_xy=True)
-
-
 def _project(geom: Any, src: str, dst: str) -> Any:
-    t = _transformer(src, dst)
-    return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    return project(geom, int(src.split(":")[1]), int(dst.split(":")[1]))
 
 
 def _to_multipolygon(geom: Any) -> MultiPolygon:

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from mastplan.errors import ImportValidationError, MastplanError
-from mastplan.io.readers import Batch, detect_format, read_batches
+from mastplan.io.readers import detect_format, read_batches
 from mastplan.registry.audit import Actor, record
 from mastplan.registry.bulk import key_to_id, upsert
 from mastplan.registry.db import transaction
@@ -115,10 +116,18 @@ def import_layer(
             if fmt == "opencellid":
                 _import_opencellid(session, path, batch_size, lookups, errors, result, progress)
             else:
-                writer = _write_structures if layer == "structures" else _write_sites
                 seen = _KeyTracker()
                 for batch in read_batches(path, fmt, batch_size):
-                    writer(session, batch, lookups, errors, result, seen)
+                    if layer == "structures":
+                        records = prepare_structures(
+                            batch.frame, batch.rows, batch.errors, lookups, errors
+                        )
+                    else:
+                        records = prepare_sites(
+                            session, batch.frame, batch.rows, batch.errors, lookups, errors
+                        )
+                    table = Structure.__table__ if layer == "structures" else Site.__table__
+                    _write_batch(session, records, batch.rows, table, errors, result, seen)
                     result.rows += len(batch.rows)
                     if progress:
                         progress(len(batch.rows))
@@ -161,36 +170,20 @@ class _KeyTracker:
             errors.add(int(r[i]), field_name, f"repeats the value of row {int(r[first])}")
 
 
-def _write_structures(
+def _write_batch(
     session: Session,
-    batch: Batch,
-    lookups: RegistryLookups,
+    records: pd.DataFrame,
+    rows: np.ndarray,
+    table: Table,
     errors: RowErrors,
     result: ImportResult,
     seen: _KeyTracker,
 ) -> None:
-    records = prepare_structures(batch.frame, batch.rows, batch.errors, lookups, errors)
-    seen.add(records["external_id"], batch.rows)
-    if errors:
-        return  # keep validating the rest of the file, stop writing
-    ins, upd = upsert(session, Structure.__table__, records.to_dict("records"))
-    result.inserted += ins
-    result.updated += upd
-
-
-def _write_sites(
-    session: Session,
-    batch: Batch,
-    lookups: RegistryLookups,
-    errors: RowErrors,
-    result: ImportResult,
-    seen: _KeyTracker,
-) -> None:
-    records = prepare_sites(session, batch.frame, batch.rows, batch.errors, lookups, errors)
-    seen.add(records["external_id"], batch.rows)
+    """Upsert one prepared batch, unless some row of the file was bad (then only validate)."""
+    seen.add(records["external_id"], rows)
     if errors:
         return
-    ins, upd = upsert(session, Site.__table__, records.to_dict("records"))
+    ins, upd = upsert(session, table, records.to_dict("records"))
     result.inserted += ins
     result.updated += upd
 

@@ -117,12 +117,27 @@ NR_BANDS = frozenset({"n1", "n3", "n8", "n28", "n41", "n78", "n79"})
 LTE_BANDS = frozenset({"B1", "B3", "B5", "B8", "B34", "B39", "B40", "B41"})
 
 # Names people read, 中文 and English.
-STRUCTURE_KIND_NAMES: dict[str, tuple[str, str]] = {
-    StructureKind.TELECOM_TOWER: ("通信铁塔", "telecom tower"),
-    StructureKind.LAMP_POLE: ("路灯杆", "lamp pole"),
-    StructureKind.TRAFFIC_SIGNAL_POLE: ("交通信号杆", "traffic-signal pole"),
-    StructureKind.CCTV_POLE: ("视频监控杆", "CCTV pole"),
-    StructureKind.POWER_POLE: ("电力杆", "power pole"),
-    StructureKind.ROOFTOP: ("楼顶", "rooftop"),
-    StructureKind.SMART_POLE: ("智慧杆（多杆合一）", "smart pole"),
+STRUCTURE_KIND_NAMES: dict[str, dict[str, str]] = {
+    StructureKind.TELECOM_TOWER: {"zh": "通信铁塔", "en": "telecom tower"},
+    StructureKind.LAMP_POLE: {"zh": "路灯杆", "en": "lamp pole"},
+    StructureKind.TRAFFIC_SIGNAL_POLE: {"zh": "交通信号杆", "en": "traffic-signal pole"},
+    StructureKind.CCTV_POLE: {"zh": "视频监控杆", "en": "CCTV pole"},
+    StructureKind.POWER_POLE: {"zh": "电力杆", "en": "power pole"},
+    StructureKind.ROOFTOP: {"zh": "楼顶", "en": "rooftop"},
+    StructureKind.SMART_POLE: {"zh": "智慧杆（多杆合一）", "en": "smart pole"},
+}
+
+KEY_AREA_CATEGORY_NAMES: dict[str, dict[str, str]] = {
+    "transport_hub": {"zh": "重要交通枢纽", "en": "Transport hub"},
+    "business_district": {"zh": "商业核心区", "en": "Business district"},
+    "riverside": {"zh": "“两江四岸”核心区", "en": "Two Rivers, Four Banks riverside"},
+    "university": {"zh": "高等院校", "en": "University"},
+    "government": {"zh": "党政机关", "en": "Party and government offices"},
+    "digital_park": {"zh": "数字产业园区", "en": "Digital industry park"},
+    "free_trade_zone": {"zh": "自贸试验区", "en": "Pilot free trade zone"},
+    "industrial_park": {"zh": "工业园区", "en": "Industrial park"},
+    "hospital": {"zh": "三甲医院", "en": "Grade-3A hospital"},
+    "scenic_area": {"zh": "4A级以上旅游景区", "en": "4A+ scenic area"},
+    "district_urban_area": {"zh": "区县城市区域", "en": "District or county urban area"},
+    "highway": {"zh": "高速公路", "en": "Expressway"},
 }
