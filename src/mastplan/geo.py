@@ -37,7 +37,10 @@ def to_storage(x_m: np.ndarray, y_m: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 class PolygonIndex:
-    """Find which of a set of coded polygons contains each point (vectorised, STR-tree backed).
+    """Find which of a set of coded polygons contains each point (vectorised).
+
+    Each polygon is prepared once; a point is tested only against the polygons whose bounding
+    box holds it, with :func:`shapely.intersects_xy`, which uses the prepared polygon.
 
     Parameters
     ----------
@@ -50,31 +53,30 @@ class PolygonIndex:
     def __init__(self, codes: list[str], polygons: list) -> None:
         import shapely
 
-        self.codes = np.asarray(codes, dtype=object)
-        self.polygons = np.asarray(polygons, dtype=object)
-        shapely.prepare(self.polygons)
-        self._tree = shapely.STRtree(self.polygons)
+        self.codes = list(codes)
+        self.polygons = list(polygons)
+        for polygon in self.polygons:
+            shapely.prepare(polygon)
+        self.bounds = np.array([p.bounds for p in self.polygons]).reshape(-1, 4)
 
     def locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Return the code of the polygon containing each point, or ``None`` outside all of them.
 
-        A point on a shared border gets the first polygon's code.
+        A point on a shared border gets the code of the polygon listed first.
         """
         import shapely
 
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         out = np.full(len(x), None, dtype=object)
-        finite = np.isfinite(x) & np.isfinite(y)
-        idx = np.flatnonzero(finite)
-        if len(idx) == 0 or len(self.polygons) == 0:
-            return out
-        points = shapely.points(x[idx], y[idx])
-        pt_i, poly_i = self._tree.query(points, predicate="intersects")
-        # keep the first polygon for each point
-        order = np.lexsort((poly_i, pt_i))
-        pt_i, poly_i = pt_i[order], poly_i[order]
-        first = np.ones(len(pt_i), dtype=bool)
-        first[1:] = pt_i[1:] != pt_i[:-1]
-        out[idx[pt_i[first]]] = self.codes[poly_i[first]]
+        todo = np.isfinite(x) & np.isfinite(y)
+        for code, polygon, (minx, miny, maxx, maxy) in zip(
+            self.codes, self.polygons, self.bounds, strict=True
+        ):
+            idx = np.flatnonzero(todo & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
+            if len(idx) == 0:
+                continue
+            hit = idx[shapely.intersects_xy(polygon, x[idx], y[idx])]
+            out[hit] = code
+            todo[hit] = False
         return out
