@@ -112,6 +112,23 @@ def _run(fn: Callable[[], Any]) -> Any:
         )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from mastplan import __version__
+
+        console.print(f"mastplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """mastplan: plan, share and track a city's 5G base-station sites."""
+
+
 @app.command()
 def init(database: DatabaseOpt = None) -> None:
     """Create the database schema, or upgrade it to this version (safe to repeat)."""

@@ -124,3 +124,37 @@ def test_unknown_layer_is_one_line(loaded_url, tmp_path):
     )
     assert res.exit_code == 1
     assert res.stderr.strip().count("\n") == 0 and "unknown layer" in res.stderr
+
+
+def test_version():
+    res = run("--version")
+    assert res.exit_code == 0 and res.stdout.startswith("mastplan ")
+
+
+def test_load_chongqing_without_synthetic_inventory(db_url):
+    res = run("load", "chongqing", "--no-synthetic", "--database", db_url, "--as", "loader")
+    assert res.exit_code == 0, res.output
+    data = json.loads(run("status", "--json", "--database", db_url).stdout)
+    assert data["districts"] == 38 and data["structures"]["total"] == 0
+    assert data["key_areas"]["total"] > 38
+
+
+def test_synth_structures_writes_an_importable_file(loaded_url, tmp_path):
+    out = tmp_path / "syn.csv"
+    res = run(
+        "synth",
+        "structures",
+        "--out",
+        str(out),
+        "--districts",
+        "500103",
+        "--count",
+        "500",
+        "--seed",
+        "7",
+    )
+    assert res.exit_code == 0 and "wrote 500 synthetic structures" in res.stdout
+    res = run("import", str(out), "--layer", "structures", "--dry-run", "--database", loaded_url)
+    assert res.exit_code == 0 and "500 new" in res.stdout
+    bad = run("synth", "structures", "--out", str(out), "--districts", "999999")
+    assert bad.exit_code == 1 and "unknown district" in bad.stderr
