@@ -244,3 +244,13 @@ def test_unreadable_inputs_fail_clearly(loaded_session, actor, tmp_path):
         import_layer(loaded_session, actor, odd, "structures")
     with pytest.raises(MastplanError, match="layer"):
         import_layer(loaded_session, actor, odd, "towers", "csv")
+
+
+def test_reimporting_the_same_file_changes_no_version(loaded_session, actor, tmp_path):
+    path = write_csv(tmp_path / "a.csv", structure_rows(3, "same"))
+    import_layer(loaded_session, actor, path, "structures")
+    import_layer(loaded_session, actor, path, "structures")
+    versions = loaded_session.scalars(
+        select(Structure.version).where(Structure.external_id.like("same-%"))
+    ).all()
+    assert versions == [1, 1, 1]

@@ -128,9 +128,7 @@ def _to_storage(crs_text: str | None, path: Path) -> Transformer | None:
         return None  # GeoJSON without a CRS is WGS84 by definition (RFC 7946)
     crs = CRS.from_user_input(crs_text)
     if crs.equals(CRS.from_epsg(STORAGE_EPSG), ignore_axis_order=True):
-        return None
-    if crs.to_epsg() == STORAGE_EPSG or crs.name == "WGS 84":
-        return None
+        return None  # EPSG:4326 and OGC:CRS84 alike
     try:
         return Transformer.from_crs(crs, STORAGE_EPSG, always_xy=True)
     except Exception as exc:  # pyproj raises several types for unusable CRSs

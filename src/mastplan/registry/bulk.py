@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,8 +38,10 @@ def upsert(
 ) -> tuple[int, int]:
     """Insert ``records`` or update the rows with the same ``key``; return (inserted, updated).
 
-    Updated rows get a new ``updated_at`` and their ``version`` goes up by one; ``created_at``
-    stays. Runs in the caller's transaction.
+    Rows whose values really change get a new ``updated_at`` and their ``version`` goes up by
+    one; rows that match an existing one exactly are left alone (so a re-import or a reload
+    writes nothing); ``created_at`` stays. "updated" counts the keys that existed. Runs in the
+    caller's transaction.
     """
     if not records:
         return 0, 0
@@ -53,6 +55,7 @@ def upsert(
     set_ = {c: stmt.excluded[c] for c in columns}
     set_["updated_at"] = stmt.excluded.updated_at
     set_["version"] = table.c.version + 1
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c[key]], set_=set_)
+    changed = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in columns))
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c[key]], set_=set_, where=changed)
     session.execute(stmt, rows)
     return len(records) - len(present), len(present)
