@@ -29,8 +29,10 @@ app = typer.Typer(
 )
 load_app = typer.Typer(help="Load a built-in data set.", no_args_is_help=True)
 synth_app = typer.Typer(help="Generate synthetic data files.", no_args_is_help=True)
+radio_app = typer.Typer(help="Radio engine tools.", no_args_is_help=True)
 app.add_typer(load_app, name="load")
 app.add_typer(synth_app, name="synth")
+app.add_typer(radio_app, name="radio")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -319,6 +321,88 @@ def _print_status(summary: dict[str, Any]) -> None:
     for year, n in summary["key_areas"]["by_phase_year"].items():
         t.add_row(year, str(n))
     console.print(t)
+
+
+@app.command()
+def coverage(
+    area: Annotated[
+        str,
+        typer.Option(
+            help="Key-area code, district code (GB/T 2260) or "
+            "phase:YEAR for all key areas of a phase."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    resolution_m: Annotated[float, typer.Option(help="Pixel size in metres.")] = 25.0,
+    dem: Annotated[Path | None, typer.Option(help="DEM GeoTIFF (any CRS).")] = None,
+    synthetic_terrain: Annotated[
+        int | None,
+        typer.Option(help="Use the seeded SYNTHETIC terrain with this seed (demo and tests)."),
+    ] = None,
+    operator: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this operator's sites (repeatable) [default: all]."),
+    ] = None,
+    load: Annotated[float, typer.Option(help="Cell load of the interferers, 0–1.")] = 1.0,
+    database: DatabaseOpt = None,
+) -> None:
+    """Predict coverage of the on-air sites over an area: rasters, PNGs, covered area, stats."""
+    from mastplan.coverage_run import CoverageRunOptions, run_coverage
+
+    def body() -> None:
+        options = CoverageRunOptions(
+            resolution_m=resolution_m,
+            operators=tuple(operator or ()),
+            dem=dem,
+            synthetic_terrain_seed=synthetic_terrain,
+            load=load,
+        )
+        with _session(database) as session, _progress() as progress:
+            task = progress.add_task(f"coverage of {area}", total=None)
+            summary = run_coverage(
+                session,
+                area,
+                out,
+                options,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        s = summary["statistics"]
+        console.print(
+            f"{summary['area']['name_zh']} {summary['area']['name_en']}: "
+            f"{summary['sectors']['used']} sectors of {summary['sectors']['sites']} "
+            f"sites; covered {_pct(s.get('covered_share'))}, continuity "
+            f"{_pct(s.get('continuity'))}"
+        )
+        console.print(f"wrote {', '.join(summary['files'])} to {out}")
+
+    _run(body)
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f} %"
+
+
+@radio_app.command("calibrate")
+def radio_calibrate_cmd(
+    out: Annotated[Path, typer.Option("--out", help="CSV file: metric,percentile,value.")],
+    scenario: Annotated[str, typer.Option(help="uma or umi.")] = "uma",
+    fc_ghz: Annotated[float, typer.Option("--fc-ghz", help="Carrier frequency, GHz.")] = 6.0,
+    drops: Annotated[int | None, typer.Option(help="Independent UE drops.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 1,
+) -> None:
+    """TR 38.901 §7.8.1 large-scale calibration: coupling-loss and geometry CDF percentiles."""
+    from mastplan.radio.calibration import calibrate_to_csv
+
+    def body() -> None:
+        if scenario not in ("uma", "umi"):
+            raise MastplanError(f"scenario must be uma or umi, not {scenario!r}")
+        kwargs = {"drops": drops} if drops is not None else {}
+        medians = calibrate_to_csv(scenario, fc_ghz, out=out, seed=seed, **kwargs)
+        for metric, value in medians.items():
+            console.print(f"median {metric}: {value:.2f} dB")
+        console.print(f"wrote {out}")
+
+    _run(body)
 
 
 @synth_app.command("structures")

@@ -158,3 +158,44 @@ def test_synth_structures_writes_an_importable_file(loaded_url, tmp_path):
     assert res.exit_code == 0 and "500 new" in res.stdout
     bad = run("synth", "structures", "--out", str(out), "--districts", "999999")
     assert bad.exit_code == 1 and "unknown district" in bad.stderr
+
+
+def test_coverage_writes_rasters_pngs_and_stats(loaded_url, tmp_path):
+    out = tmp_path / "cov"
+    res = run(
+        "coverage",
+        "--area",
+        "2019-jiefangbei-cbd",
+        "--out",
+        str(out),
+        "--resolution-m",
+        "50",
+        "--database",
+        loaded_url,
+    )
+    assert res.exit_code == 0, res.output
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "rsrp_dbm.tif",
+        "sinr_db.tif",
+        "best_server.tif",
+        "servers_within_margin.tif",
+        "throughput_mbps.tif",
+        "rsrp_dbm.png",
+        "sinr_db.png",
+        "covered.geojson",
+        "stats.json",
+    } <= names
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["area"]["code"] == "2019-jiefangbei-cbd" and stats["sectors"]["used"] > 0
+    assert 0.0 <= stats["statistics"]["continuity"] <= stats["statistics"]["covered_share"] <= 1
+    import rasterio
+
+    with rasterio.open(out / "rsrp_dbm.tif") as src:
+        assert src.crs.to_epsg() == 32648 and src.res == (50.0, 50.0)
+        assert src.profile["tiled"]
+
+
+def test_coverage_of_an_unknown_area_is_one_line(loaded_url, tmp_path):
+    res = run("coverage", "--area", "nowhere", "--out", str(tmp_path), "--database", loaded_url)
+    assert res.exit_code == 1 and "no key area or district" in res.stderr

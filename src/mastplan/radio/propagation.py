@@ -315,6 +315,44 @@ def in_validity_range(
 # --- LOS probability (Table 7.4.2-1) ---
 
 
+@numba.njit(cache=True)
+def los_probability_nb(model: int, d2d: float, hut: float, open_office: bool) -> float:
+    """LOS probability of one link (Table 7.4.2-1); ``model`` is a code from :data:`MODELS`."""
+    if model == RMA:
+        return 1.0 if d2d <= 10.0 else math.exp(-(d2d - 10.0) / 1000.0)
+    if model == UMI:
+        return 1.0 if d2d <= 18.0 else 18.0 / d2d + math.exp(-d2d / 36.0) * (1.0 - 18.0 / d2d)
+    if model == UMA:
+        if d2d <= 18.0:
+            return 1.0
+        c_prime = 0.0 if hut <= 13.0 else ((hut - 13.0) / 10.0) ** 1.5
+        base = 18.0 / d2d + math.exp(-d2d / 63.0) * (1.0 - 18.0 / d2d)
+        return base * (1.0 + c_prime * 1.25 * (d2d / 100.0) ** 3 * math.exp(-d2d / 150.0))
+    if model == INH and not open_office:
+        if d2d <= 1.2:
+            return 1.0
+        if d2d < 6.5:
+            return math.exp(-(d2d - 1.2) / 4.7)
+        return math.exp(-(d2d - 6.5) / 32.6) * 0.32
+    if model == INH:
+        if d2d <= 5.0:
+            return 1.0
+        if d2d <= 49.0:
+            return math.exp(-(d2d - 5.0) / 70.8)
+        return math.exp(-(d2d - 49.0) / 211.7) * 0.54
+    return 1.0  # V2V and free space: the caller decides LOS
+
+
+@numba.njit(cache=True, parallel=True)
+def _los_probability_many(
+    model: int, d2d: np.ndarray, hut: np.ndarray, open_office: bool
+) -> np.ndarray:
+    out = np.empty(d2d.size)
+    for i in numba.prange(d2d.size):
+        out[i] = los_probability_nb(model, d2d[i], hut[i], open_office)
+    return out
+
+
 def los_probability(
     model: str, d2d_m: Any, h_ut_m: Any = 1.5, *, office: str = "mixed"
 ) -> np.ndarray:
@@ -326,40 +364,18 @@ def los_probability(
     d2d_m : array_like
         2-D (outdoor) distance in m.
     h_ut_m : array_like
-        User height in m (UMa only depends on it).
+        User height in m (only UMa depends on it).
     office : {"mixed", "open"}
         InH-office variant.
     """
-    name = _ALIASES.get(model.lower(), model.lower())
+    code = model_code(model)
+    if code not in (UMA, UMI, RMA, INH) or office not in ("mixed", "open"):
+        raise ValueError(f"no LOS probability for model {model!r} (office={office!r})")
     d, hut = np.broadcast_arrays(np.asarray(d2d_m, float), np.asarray(h_ut_m, float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if name == "rma":
-            p = np.where(d <= 10.0, 1.0, np.exp(-(d - 10.0) / 1000.0))
-        elif name == "umi":
-            p = np.where(d <= 18.0, 1.0, 18.0 / d + np.exp(-d / 36.0) * (1.0 - 18.0 / d))
-        elif name == "uma":
-            c_prime = np.where(hut <= 13.0, 0.0, np.clip((hut - 13.0) / 10.0, 0, None) ** 1.5)
-            base = 18.0 / d + np.exp(-d / 63.0) * (1.0 - 18.0 / d)
-            p = np.where(
-                d <= 18.0,
-                1.0,
-                base * (1.0 + c_prime * 5.0 / 4.0 * (d / 100.0) ** 3 * np.exp(-d / 150.0)),
-            )
-        elif name == "inh" and office == "mixed":
-            p = np.where(
-                d <= 1.2,
-                1.0,
-                np.where(d < 6.5, np.exp(-(d - 1.2) / 4.7), np.exp(-(d - 6.5) / 32.6) * 0.32),
-            )
-        elif name == "inh" and office == "open":
-            p = np.where(
-                d <= 5.0,
-                1.0,
-                np.where(d <= 49.0, np.exp(-(d - 5.0) / 70.8), np.exp(-(d - 49.0) / 211.7) * 0.54),
-            )
-        else:
-            raise ValueError(f"no LOS probability for model {model!r} (office={office!r})")
-    return np.asarray(p, dtype=float)
+    out = _los_probability_many(
+        code, np.ascontiguousarray(d).ravel(), np.ascontiguousarray(hut).ravel(), office == "open"
+    )
+    return out.reshape(d.shape)
 
 
 def uma_h_e_probability_one_m(d2d_m: Any, h_ut_m: Any) -> np.ndarray:

@@ -60,12 +60,14 @@ OPERATOR_WEIGHT = (0.42, 0.27, 0.25, 0.06)
 #            weight within the operator's RAT, tx power per sector dBm)
 # Blocks are the operator's downlink block; the carrier is its centre. 5G: MIIT 2018/2019/2020
 # allocations; LTE: the operators' existing 1800/2100/TD-LTE/800/900 MHz holdings (approximate).
-# Powers: 5G AAU 64T64R 200 W -> 53.0 dBm, 2.6 GHz 160 MHz AAU 320 W -> 55.1 dBm, 700 MHz 4T4R
+# China Mobile's 160 MHz n41 block carries a 100 MHz NR carrier (2515-2615 MHz; 100 MHz is the
+# widest FR1 channel of TS 38.101-1 Table 5.3.2-1) and a 60 MHz one; we model the 100 MHz one.
+# Powers: 5G AAU 64T64R 200 W -> 53.0 dBm, 700 MHz 4T4R
 # RRU 4 x 60 W -> 53.8 dBm, LTE 2T2R RRU 2 x 40 W -> 49.0 dBm (typical macro values).
 # ---------------------------------------------------------------------------------------------
 
 BAND_PLAN: tuple[tuple[int, str, str, float, float, float, float, float, float], ...] = (
-    (CHINA_MOBILE, "NR", "n41", 2515.0, 2675.0, 2595.0, 160.0, 0.85, 55.1),
+    (CHINA_MOBILE, "NR", "n41", 2515.0, 2615.0, 2565.0, 100.0, 0.85, 53.0),
     (CHINA_MOBILE, "NR", "n79", 4800.0, 4900.0, 4850.0, 100.0, 0.15, 53.0),
     (CHINA_TELECOM, "NR", "n78", 3400.0, 3500.0, 3450.0, 100.0, 1.0, 53.0),
     (CHINA_UNICOM, "NR", "n78", 3500.0, 3600.0, 3550.0, 100.0, 1.0, 53.0),

@@ -1,0 +1,552 @@
+"""Coverage prediction over a grid: SS-RSRP, best and second server, overlap, SINR, throughput.
+
+The work is cut into tiles (:meth:`Grid.tiles`). For each tile only the sectors that can reach
+it above the culling floor are evaluated, by one Numba kernel that runs over the tile's rows in
+parallel and keeps, per pixel, the strongest few servers and the received power summed per
+carrier. No sector × pixel matrix is ever built: memory is the output rasters plus one tile's
+work arrays, and :func:`predict_tile` is a pure function of (tile, prepared sectors, options),
+so tiles can be computed anywhere and in any order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import pandas as pd
+import shapely
+
+from mastplan.radio import antenna, nr, terrain
+from mastplan.radio.constants import SPEED_OF_LIGHT_M_PER_S
+from mastplan.radio.grid import Grid, Tile
+from mastplan.radio.propagation import (
+    MODELS,
+    RMA,
+    UMA,
+    UMI,
+    los_probability,
+    los_probability_nb,
+    model_code,
+    path_loss_db,
+    path_loss_nb,
+)
+
+REQUIRED_COLUMNS = (
+    "x_m",
+    "y_m",
+    "height_m",
+    "azimuth_deg",
+    "tilt_deg",
+    "power_dbm",
+    "f_ghz",
+    "bandwidth_mhz",
+    "model",
+)
+TOP_K = 8  # servers kept per pixel (best, second, and the count within the overlap margin)
+
+# How the link decides between the LOS and NLOS formulas.
+LOS_EXPECTED, LOS_ALWAYS, LOS_NEVER = 0, 1, 2
+LOS_MODES = {"expected": LOS_EXPECTED, "los": LOS_ALWAYS, "nlos": LOS_NEVER}
+# Antenna models of the kernel.
+ANT_ELEMENT, ANT_ARRAY = 0, 1
+
+
+@dataclass(frozen=True)
+class CoverageOptions:
+    """Settings of a prediction (all powers per resource element unless named otherwise).
+
+    Attributes
+    ----------
+    ue_height_m : float
+        Receiver height above ground.
+    noise_figure_db : float
+        UE noise figure (TR 38.901 calibration: 9 dB; 7 dB is typical of handsets).
+    load : float
+        Share of the interfering cells' resources in use (1.0 = full load).
+    overlap_margin_db : float
+        A server counts towards overlap when within this margin of the best.
+    los_mode : {"expected", "los", "nlos"}
+        ``expected`` weights the LOS and NLOS path losses by the LOS probability of
+        Table 7.4.2-1 (mean received power); ``los``/``nlos`` force one of them. With terrain,
+        a terrain-obstructed path is NLOS plus the diffraction loss, whatever the mode.
+    cull_below_noise_db : float
+        A sector is evaluated only where it could be received above (noise per RE − this).
+    antenna : {"element", "array"}
+        The 38.901 single element (8 dBi) with tilts, or the 38.901 panel as a fixed broadcast
+        (SSB) beam steered to the sector's tilt (``array_rows`` × ``array_cols``).
+    tile_px : int
+        Tile edge in pixels.
+    """
+
+    ue_height_m: float = 1.5
+    noise_figure_db: float = 7.0
+    load: float = 1.0
+    overlap_margin_db: float = 3.0
+    los_mode: str = "expected"
+    cull_below_noise_db: float = 20.0
+    antenna: str = "element"
+    array_rows: int = 8
+    array_cols: int = 8
+    array_spacing_wavelengths: float = 0.5
+    tile_px: int = 256
+    h_e_m: float = 1.0
+    h_building_m: float = 5.0
+    street_width_m: float = 20.0
+    layers: int = 4
+
+    def __post_init__(self) -> None:
+        if self.los_mode not in LOS_MODES:
+            raise ValueError(f"los_mode must be one of {sorted(LOS_MODES)}")
+        if self.antenna not in ("element", "array"):
+            raise ValueError("antenna must be 'element' or 'array'")
+        if not 0.0 <= self.load <= 1.0:
+            raise ValueError("load must be within [0, 1]")
+
+
+@dataclass
+class PreparedSectors:
+    """Sectors as the kernel wants them: contiguous float arrays plus culling radii."""
+
+    x_m: np.ndarray
+    y_m: np.ndarray
+    height_m: np.ndarray
+    ground_m: np.ndarray
+    azimuth_deg: np.ndarray
+    mech_tilt_deg: np.ndarray
+    elec_tilt_deg: np.ndarray
+    p_re_dbm: np.ndarray
+    f_ghz: np.ndarray
+    model: np.ndarray
+    carrier: np.ndarray
+    radius_m: np.ndarray
+    bandwidth_mhz: np.ndarray
+    scs_khz: np.ndarray
+    n_carriers: int
+
+    def __len__(self) -> int:
+        return len(self.x_m)
+
+
+@dataclass
+class CoverageResult:
+    """Per-pixel results on ``grid`` (NaN / −1 where no sector is received above the floor)."""
+
+    grid: Grid
+    rsrp_dbm: np.ndarray
+    best_server: np.ndarray
+    second_server: np.ndarray
+    servers_within_margin: np.ndarray
+    sinr_db: np.ndarray
+    throughput_mbps: np.ndarray
+    layers: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.layers = {
+            "rsrp_dbm": self.rsrp_dbm, "best_server": self.best_server,
+            "second_server": self.second_server,
+            "servers_within_margin": self.servers_within_margin, "sinr_db": self.sinr_db,
+            "throughput_mbps": self.throughput_mbps,
+        }  # fmt: skip
+
+
+def default_scs_khz(f_ghz: np.ndarray) -> np.ndarray:
+    """30 kHz for the TDD mid bands (n41, n78, n79), 15 kHz below 2.5 GHz (n28, n1, n3)."""
+    return np.where(np.asarray(f_ghz) >= 2.5, 30.0, 15.0)
+
+
+def prepare_sectors(
+    sectors: pd.DataFrame, options: CoverageOptions, terrain_model: terrain.Terrain | None = None
+) -> PreparedSectors:
+    """Check the sector table and turn it into kernel arrays with culling radii.
+
+    Required columns: ``x_m, y_m, height_m, azimuth_deg, tilt_deg, power_dbm, f_ghz,
+    bandwidth_mhz, model``. ``tilt_deg`` is the electrical downtilt; an optional
+    ``mechanical_tilt_deg`` adds a mechanical one. ``power_dbm`` is the sector's total transmit
+    power over the carrier; optional ``scs_khz`` (default by band). Sectors on the same
+    ``f_ghz`` and bandwidth share a carrier and interfere with each other.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in sectors.columns]
+    if missing:
+        raise ValueError(f"sectors lack column(s): {', '.join(missing)}")
+    n = len(sectors)
+    f = sectors["f_ghz"].to_numpy(float)
+    bw = sectors["bandwidth_mhz"].to_numpy(float)
+    scs = sectors["scs_khz"].to_numpy(float) if "scs_khz" in sectors else default_scs_khz(f)
+    p_re = np.asarray(nr.rsrp_dbm(sectors["power_dbm"].to_numpy(float), bw, scs), float)
+    codes = np.array([model_code(m) for m in sectors["model"]], dtype=np.int64)
+    carriers = pd.factorize(pd.Series(list(zip(f, bw, strict=True))))[0].astype(np.int64)
+    mech = (
+        sectors["mechanical_tilt_deg"].to_numpy(float)
+        if "mechanical_tilt_deg" in sectors
+        else np.zeros(n)
+    )
+    x = sectors["x_m"].to_numpy(float)
+    y = sectors["y_m"].to_numpy(float)
+    ground = terrain_model.height_at(x, y) if terrain_model is not None else np.zeros(n)
+    floor = (
+        np.asarray(nr.noise_per_re_dbm(scs, options.noise_figure_db)) - options.cull_below_noise_db
+    )
+    radius = cull_radius_m(
+        p_re + _max_gain_dbi(options),
+        floor,
+        f,
+        sectors["height_m"].to_numpy(float),
+        options.ue_height_m,
+        codes,
+        options.los_mode,
+    )
+    return PreparedSectors(
+        x_m=np.ascontiguousarray(x),
+        y_m=np.ascontiguousarray(y),
+        height_m=sectors["height_m"].to_numpy(float).copy(),
+        ground_m=np.asarray(ground, float),
+        azimuth_deg=sectors["azimuth_deg"].to_numpy(float) % 360.0,
+        mech_tilt_deg=mech.astype(float),
+        elec_tilt_deg=sectors["tilt_deg"].to_numpy(float),
+        p_re_dbm=p_re,
+        f_ghz=f.copy(),
+        model=codes,
+        carrier=carriers,
+        radius_m=radius,
+        bandwidth_mhz=bw.copy(),
+        scs_khz=np.asarray(scs, float),
+        n_carriers=int(carriers.max()) + 1 if n else 0,
+    )
+
+
+def _max_gain_dbi(options: CoverageOptions) -> float:
+    gain = antenna.TR38901_G_MAX_DBI
+    if options.antenna == "array":
+        gain += 10.0 * math.log10(options.array_rows * options.array_cols)
+    return gain
+
+
+def cull_radius_m(
+    max_rsrp_at_0_dbm: np.ndarray,
+    floor_dbm: np.ndarray,
+    f_ghz: np.ndarray,
+    h_bs_m: np.ndarray,
+    h_ut_m: float,
+    codes: np.ndarray,
+    los_mode: str = "los",
+) -> np.ndarray:
+    """The distance beyond which a sector stays below the floor at full antenna gain.
+
+    The path loss is the one the prediction uses (LOS, NLOS, or the LOS-probability-weighted
+    mean), without terrain, which can only add loss; it grows with distance (an invariant the
+    tests check), so the radius is the last distance on a fine logarithmic ladder where
+    ``max_rsrp − PL(d) ≥ floor``.
+    """
+    ladder = np.geomspace(10.0, 200_000.0, 600)
+    out = np.empty(len(f_ghz))
+    names = {v: k for k, v in MODELS.items()}
+    for i in range(len(f_ghz)):
+        model = names[int(codes[i])]
+        pl_los = path_loss_db(model, ladder, h_bs_m[i], h_ut_m, f_ghz[i], True)
+        if los_mode == "los":
+            pl = pl_los
+        else:
+            pl_nlos = path_loss_db(model, ladder, h_bs_m[i], h_ut_m, f_ghz[i], False)
+            if los_mode == "nlos":
+                pl = pl_nlos
+            else:
+                p = (
+                    los_probability(model, ladder, h_ut_m)
+                    if int(codes[i]) in (UMA, UMI, RMA)
+                    else np.ones_like(ladder)
+                )
+                pl = -10.0 * np.log10(p * 10 ** (-pl_los / 10) + (1 - p) * 10 ** (-pl_nlos / 10))
+        ok = np.flatnonzero(max_rsrp_at_0_dbm[i] - pl >= floor_dbm[i])
+        out[i] = ladder[min(ok[-1] + 1, len(ladder) - 1)] if len(ok) else 0.0
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _tile_kernel(
+    xc,
+    yc,
+    ue_h,
+    ground,
+    s_x,
+    s_y,
+    s_h,
+    s_ground,
+    s_az,
+    s_mtilt,
+    s_etilt,
+    s_pre,
+    s_f,
+    s_model,
+    s_carrier,
+    s_radius,
+    sel,
+    los_mode,
+    ant_mode,
+    arr_m,
+    arr_n,
+    arr_d,
+    h_e,
+    h_building,
+    street_width,
+    c,
+    use_terrain,
+    dem,
+    dem_x0,
+    dem_y0,
+    dem_res,
+    top_rsrp,
+    top_idx,
+    carrier_mw,
+):  # pragma: no cover - numba
+    ny = yc.size
+    nx = xc.size
+    k = top_rsrp.shape[2]
+    for row in numba.prange(ny):
+        y = yc[row]
+        for j in range(sel.size):
+            s = sel[j]
+            dy = y - s_y[s]
+            r = s_radius[s]
+            if abs(dy) > r:
+                continue
+            for col in range(nx):
+                dx = xc[col] - s_x[s]
+                d2 = math.sqrt(dx * dx + dy * dy)
+                if d2 > r:
+                    continue
+                rx_ground = ground[row, col] if use_terrain else 0.0
+                dz = rx_ground + ue_h - (s_ground[s] + s_h[s])
+                if ant_mode == ANT_ARRAY:
+                    gain = antenna.array_sector_gain_dbi_nb(
+                        dx, dy, dz, s_az[s], s_mtilt[s], arr_m, arr_n, arr_d, arr_d, s_etilt[s], 0.0
+                    )
+                else:
+                    gain = antenna.sector_gain_dbi_nb(dx, dy, dz, s_az[s], s_mtilt[s], s_etilt[s])
+                pl_los = path_loss_nb(
+                    s_model[s], d2, s_h[s], ue_h, s_f[s], True, h_e, h_building, street_width, c
+                )
+                pl_nlos = path_loss_nb(
+                    s_model[s], d2, s_h[s], ue_h, s_f[s], False, h_e, h_building, street_width, c
+                )
+                if los_mode == LOS_ALWAYS:
+                    pl = pl_los
+                elif los_mode == LOS_NEVER:
+                    pl = pl_nlos
+                else:
+                    p = los_probability_nb(s_model[s], max(d2, 10.0), ue_h, False)
+                    pl = -10.0 * math.log10(
+                        p * 10.0 ** (-pl_los / 10.0) + (1.0 - p) * 10.0 ** (-pl_nlos / 10.0)
+                    )
+                if use_terrain:
+                    # terrain decides: an obstructed path is NLOS; any edge within the first
+                    # Fresnel zone (also on a grazing LOS path) adds its diffraction loss
+                    los_t, diff_db = terrain.profile_loss_nb(
+                        dem,
+                        dem_x0,
+                        dem_y0,
+                        dem_res,
+                        s_x[s],
+                        s_y[s],
+                        s_ground[s] + s_h[s],
+                        xc[col],
+                        y,
+                        rx_ground + ue_h,
+                        c / (s_f[s] * 1e9),
+                        dem_res,
+                    )
+                    if not los_t:
+                        pl = pl_nlos
+                    pl += diff_db
+                rsrp = s_pre[s] + gain - pl
+                carrier_mw[s_carrier[s], row, col] += 10.0 ** (rsrp / 10.0)
+                # keep the k strongest, sorted descending
+                if rsrp > top_rsrp[row, col, k - 1]:
+                    pos = k - 1
+                    while pos > 0 and top_rsrp[row, col, pos - 1] < rsrp:
+                        top_rsrp[row, col, pos] = top_rsrp[row, col, pos - 1]
+                        top_idx[row, col, pos] = top_idx[row, col, pos - 1]
+                        pos -= 1
+                    top_rsrp[row, col, pos] = rsrp
+                    top_idx[row, col, pos] = s
+
+
+@dataclass
+class TileResult:
+    """The outputs of one tile, to be written into the full rasters at ``tile.slices``."""
+
+    tile: Tile
+    rsrp_dbm: np.ndarray
+    best_server: np.ndarray
+    second_server: np.ndarray
+    servers_within_margin: np.ndarray
+    sinr_db: np.ndarray
+    throughput_mbps: np.ndarray
+
+
+def sectors_for_tile(prepared: PreparedSectors, tile: Tile) -> np.ndarray:
+    """Indices of the sectors whose culling circle reaches the tile."""
+    minx, miny, maxx, maxy = tile.grid.bounds
+    cx = np.clip(prepared.x_m, minx, maxx)
+    cy = np.clip(prepared.y_m, miny, maxy)
+    near = np.hypot(prepared.x_m - cx, prepared.y_m - cy) <= prepared.radius_m
+    return np.flatnonzero(near).astype(np.int64)
+
+
+def predict_tile(
+    tile: Tile,
+    prepared: PreparedSectors,
+    options: CoverageOptions,
+    terrain_model: terrain.Terrain | None = None,
+) -> TileResult:
+    """Predict one tile (pure: the same inputs give the same outputs, anywhere)."""
+    g = tile.grid
+    ny, nx = g.shape
+    sel = sectors_for_tile(prepared, tile)
+    top_rsrp = np.full((ny, nx, TOP_K), -np.inf)
+    top_idx = np.full((ny, nx, TOP_K), -1, dtype=np.int64)
+    carrier_mw = np.zeros((max(prepared.n_carriers, 1), ny, nx))
+    xc, yc = g.x_centres(), g.y_centres()
+    if terrain_model is not None:
+        ground = terrain_model.height_at(*np.meshgrid(xc, yc)).astype(float)
+        dem = terrain_model.z_m
+        dem_x0, dem_y0, dem_res = terrain_model.x0_m, terrain_model.y0_m, terrain_model.resolution_m
+    else:
+        ground = np.zeros((1, 1))
+        dem, dem_x0, dem_y0, dem_res = np.zeros((1, 1), np.float32), 0.0, 0.0, 1.0
+    if len(sel):
+        _tile_kernel(
+            xc,
+            yc,
+            options.ue_height_m,
+            ground,
+            prepared.x_m,
+            prepared.y_m,
+            prepared.height_m,
+            prepared.ground_m,
+            prepared.azimuth_deg,
+            prepared.mech_tilt_deg,
+            prepared.elec_tilt_deg,
+            prepared.p_re_dbm,
+            prepared.f_ghz,
+            prepared.model,
+            prepared.carrier,
+            prepared.radius_m,
+            sel,
+            LOS_MODES[options.los_mode],
+            ANT_ARRAY if options.antenna == "array" else ANT_ELEMENT,
+            options.array_rows,
+            options.array_cols,
+            options.array_spacing_wavelengths,
+            options.h_e_m,
+            options.h_building_m,
+            options.street_width_m,
+            SPEED_OF_LIGHT_M_PER_S,
+            terrain_model is not None,
+            dem,
+            dem_x0,
+            dem_y0,
+            dem_res,
+            top_rsrp,
+            top_idx,
+            carrier_mw,
+        )
+    return _finish_tile(tile, prepared, options, top_rsrp, top_idx, carrier_mw)
+
+
+def _finish_tile(
+    tile: Tile,
+    prepared: PreparedSectors,
+    options: CoverageOptions,
+    top_rsrp: np.ndarray,
+    top_idx: np.ndarray,
+    carrier_mw: np.ndarray,
+) -> TileResult:
+    best = top_idx[:, :, 0]
+    served = best >= 0
+    rsrp = np.where(served, top_rsrp[:, :, 0], np.nan).astype(np.float32)
+    within = (top_rsrp >= top_rsrp[:, :, :1] - options.overlap_margin_db) & (top_idx >= 0)
+    sinr = np.full(best.shape, np.nan, dtype=np.float32)
+    thr = np.zeros(best.shape, dtype=np.float32)
+    if served.any():
+        b = best[served]
+        signal = 10.0 ** (top_rsrp[:, :, 0][served] / 10.0)
+        same = carrier_mw[prepared.carrier[b], *np.nonzero(served)]
+        noise = 10.0 ** (
+            np.asarray(nr.noise_per_re_dbm(prepared.scs_khz[b], options.noise_figure_db)) / 10.0
+        )
+        interference = options.load * np.maximum(same - signal, 0.0)
+        s_db = 10.0 * np.log10(signal / (interference + noise))
+        sinr[served] = s_db
+        thr[served] = nr.downlink_throughput_mbps(
+            s_db, prepared.bandwidth_mhz[b], prepared.scs_khz[b], layers=options.layers
+        )
+    return TileResult(
+        tile=tile,
+        rsrp_dbm=rsrp,
+        best_server=best.astype(np.int32),
+        second_server=top_idx[:, :, 1].astype(np.int32),
+        servers_within_margin=within.sum(axis=2).astype(np.uint8),
+        sinr_db=sinr,
+        throughput_mbps=thr,
+    )
+
+
+def predict_coverage(
+    grid: Grid,
+    sectors: pd.DataFrame,
+    *,
+    terrain_model: terrain.Terrain | None = None,
+    region: shapely.Geometry | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **options: object,
+) -> CoverageResult:
+    """Predict coverage of ``sectors`` over ``grid``.
+
+    Parameters
+    ----------
+    grid : Grid
+        Where to predict (projected CRS, metres); the sectors' ``x_m``/``y_m`` are in it.
+    sectors : DataFrame
+        One row per sector; see :func:`prepare_sectors` for the columns.
+    terrain_model : Terrain, optional
+        Ground heights; when given, terrain decides LOS and adds diffraction loss.
+    region : shapely geometry, optional
+        Only tiles that intersect it are computed (the rest stay empty).
+    progress : callable, optional
+        Called as ``progress(tiles_done, tiles_total)``.
+    **options
+        Fields of :class:`CoverageOptions`.
+
+    Returns
+    -------
+    CoverageResult
+        SS-RSRP (dBm per RE) of the best server, best and second server (row index into
+        ``sectors``), servers within the overlap margin, SINR (dB) and downlink throughput.
+    """
+    opts = CoverageOptions(**options)  # type: ignore[arg-type]
+    prepared = prepare_sectors(sectors, opts, terrain_model)
+    ny, nx = grid.shape
+    out = CoverageResult(
+        grid=grid,
+        rsrp_dbm=np.full((ny, nx), np.nan, dtype=np.float32),
+        best_server=np.full((ny, nx), -1, dtype=np.int32),
+        second_server=np.full((ny, nx), -1, dtype=np.int32),
+        servers_within_margin=np.zeros((ny, nx), dtype=np.uint8),
+        sinr_db=np.full((ny, nx), np.nan, dtype=np.float32),
+        throughput_mbps=np.zeros((ny, nx), dtype=np.float32),
+    )
+    tiles = list(grid.tiles(opts.tile_px))
+    if region is not None:
+        shapely.prepare(region)
+        tiles = [t for t in tiles if region.intersects(shapely.box(*t.grid.bounds))]
+    for i, tile in enumerate(tiles):
+        res = predict_tile(tile, prepared, opts, terrain_model)
+        rows, cols = tile.slices
+        for name in out.layers:
+            out.layers[name][rows, cols] = getattr(res, name)
+        if progress:
+            progress(i + 1, len(tiles))
+    return out

@@ -1,0 +1,106 @@
+"""Read-only queries the computations need: areas by code, and sectors with their sites."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mastplan.errors import NotFoundError
+from mastplan.registry.enums import SiteStatus
+from mastplan.registry.models import District, KeyArea, Organisation, Sector, Site, Structure
+
+
+@dataclass(frozen=True)
+class Area:
+    """A named area of the registry: a key area or a district, with its WGS84 boundary."""
+
+    kind: str  # "key_area" or "district"
+    code: str
+    name_zh: str
+    name_en: str
+    boundary: shapely.MultiPolygon
+
+
+def area_by_code(session: Session, code: str) -> Area:
+    """The key area or district with ``code`` (key-area codes first, then GB/T 2260 codes).
+
+    ``phase:YEAR`` names the union of the key areas of a phase year (专栏2), e.g. ``phase:2019``.
+    """
+    if code.startswith("phase:"):
+        year = code.split(":", 1)[1]
+        if not year.isdigit():
+            raise NotFoundError(f"{code!r}: a phase is written phase:YEAR, e.g. phase:2019")
+        rows = session.scalars(select(KeyArea.boundary).where(KeyArea.phase_year == int(year)))
+        parts = list(rows)
+        if not parts:
+            raise NotFoundError(f"no key areas with phase year {year}")
+        union = shapely.union_all(parts)
+        if isinstance(union, shapely.Polygon):
+            union = shapely.MultiPolygon([union])
+        return Area("phase", code, f"{year}年重点区域", f"key areas of {year}", union)
+    ka = session.scalar(select(KeyArea).where(KeyArea.code == code))
+    if ka is not None:
+        return Area("key_area", ka.code, ka.name_zh, ka.name_en, ka.boundary)
+    d = session.get(District, code)
+    if d is not None:
+        return Area("district", d.code, d.name_zh, d.name_en, d.boundary)
+    raise NotFoundError(f"no key area or district with code {code!r}")
+
+
+def sectors_in_bbox(
+    session: Session,
+    bbox_deg: tuple[float, float, float, float],
+    *,
+    operators: Sequence[str] | None = None,
+    statuses: Sequence[SiteStatus | str] = (SiteStatus.ON_AIR,),
+) -> pd.DataFrame:
+    """Sectors of sites inside a WGS84 bounding box, one row per sector, with site facts.
+
+    Columns: ``site``, ``operator``, ``lon_deg``, ``lat_deg``, ``sector_number``,
+    ``azimuth_deg``, ``mechanical_tilt_deg``, ``electrical_tilt_deg``, ``antenna_height_m``
+    (falls back to the structure height), ``tx_power_dbm``, ``bandwidth_mhz``,
+    ``carrier_frequency_mhz``, ``antenna_pattern``, ``band``, ``rat``, ``structure_kind``.
+    """
+    minx, miny, maxx, maxy = bbox_deg
+    q = (
+        select(
+            Site.external_id.label("site"),
+            Organisation.code.label("operator"),
+            Site.lon_deg,
+            Site.lat_deg,
+            Site.band,
+            Site.rat,
+            Sector.sector_number,
+            Sector.azimuth_deg,
+            Sector.mechanical_tilt_deg,
+            Sector.electrical_tilt_deg,
+            Sector.antenna_height_m,
+            Structure.height_m.label("structure_height_m"),
+            Structure.kind.label("structure_kind"),
+            Sector.tx_power_dbm,
+            Sector.bandwidth_mhz,
+            Sector.carrier_frequency_mhz,
+            Sector.antenna_pattern,
+        )
+        .join(Site, Sector.site_id == Site.id)
+        .join(Organisation, Site.operator_id == Organisation.id)
+        .outerjoin(Structure, Site.structure_id == Structure.id)
+        .where(
+            Site.lon_deg.between(minx, maxx),
+            Site.lat_deg.between(miny, maxy),
+            Site.status.in_([SiteStatus(s) for s in statuses]),
+        )
+        .order_by(Site.id, Sector.sector_number)
+    )
+    if operators:
+        q = q.where(Organisation.code.in_(list(operators)))
+    frame = pd.DataFrame(session.execute(q).all(), columns=list(q.selected_columns.keys()))
+    for col in ("rat", "structure_kind"):
+        frame[col] = frame[col].map(lambda v: getattr(v, "value", v))
+    frame["antenna_height_m"] = frame["antenna_height_m"].fillna(frame["structure_height_m"])
+    return frame.drop(columns="structure_height_m")
