@@ -13,8 +13,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-## demo: build the Chongqing default data set into a SQLite file and show where it stands
+## demo: build the Chongqing default data set into a SQLite file, show where it stands, and
+##       predict the 5G coverage of the 2019 key areas
 demo: $(VENV)/.installed
+	scripts/ensure-debian-packages.sh fonts-wqy-microhei  # Chinese labels in the maps
 	$(BIN)/mastplan init --database $(DB)
 	$(BIN)/mastplan load chongqing --database $(DB)
 	$(BIN)/mastplan status --database $(DB)
@@ -23,11 +25,14 @@ demo: $(VENV)/.installed
 	  $(BIN)/mastplan export --database $(DB) --layer $$layer --format gpkg --out $(OUT)/chongqing.gpkg || exit 1; \
 	done
 	$(BIN)/mastplan export --database $(DB) --layer key_areas --format geojson --out $(OUT)/key_areas.geojson
+	$(BIN)/mastplan coverage --database $(DB) --area phase:2019 --out $(OUT)/coverage-2019
 	@echo
 	@echo "Outputs:"
 	@echo "  registry (SQLite):          $(abspath $(DB))"
 	@echo "  all layers for QGIS (GPKG): $(abspath $(OUT)/chongqing.gpkg)"
 	@echo "  key areas (GeoJSON):        $(abspath $(OUT)/key_areas.geojson)"
+	@echo "  coverage of the 2019 key areas (maps, GeoTIFFs, stats.json):"
+	@echo "                              $(abspath $(OUT)/coverage-2019)/rsrp_dbm.png, sinr_db.png"
 
 ## test: the whole suite on SQLite and on a throw-away PostgreSQL + PostGIS, then ruff
 test: $(VENV)/.installed

@@ -114,7 +114,8 @@ def run_coverage(
     Writes ``rsrp_dbm.tif``, ``sinr_db.tif``, ``best_server.tif``, ``servers_within_margin.tif``,
     ``throughput_mbps.tif`` (cloud-optimised GeoTIFFs, EPSG:32648), ``rsrp_dbm.png`` and
     ``sinr_db.png`` quick-looks, ``covered.geojson`` (WGS84) and ``stats.json``; returns the
-    summary that ``stats.json`` holds.
+    summary that ``stats.json`` holds. For a phase selection (``phase:2019``) the statistics
+    are given for the union and for each key area (``per_area``).
     """
     area = area_by_code(session, area_code)
     area_m = project(area.boundary, STORAGE_EPSG, METRIC_EPSG)
@@ -163,16 +164,29 @@ def _write(
         if name == "second_server":
             continue
         files.append(out.write_cog(out_dir / f"{name}.tif", array, grid, name).name)
+
+    def stats_of(geometry_m: Any) -> Any:
+        return coverage_stats(
+            result.rsrp_dbm,
+            result.sinr_db,
+            grid.mask(geometry_m),
+            grid.pixel_area_m2,
+            options.rsrp_min_dbm,
+            options.sinr_min_db,
+            options.min_hole_m2,
+        )
+
     mask = grid.mask(area_m)
-    stats = coverage_stats(
-        result.rsrp_dbm,
-        result.sinr_db,
-        mask,
-        grid.pixel_area_m2,
-        options.rsrp_min_dbm,
-        options.sinr_min_db,
-        options.min_hole_m2,
-    )
+    stats = stats_of(area_m)
+    per_area = [
+        {
+            "code": part.code,
+            "name_zh": part.name_zh,
+            "name_en": part.name_en,
+            "statistics": stats_of(project(part.boundary, STORAGE_EPSG, METRIC_EPSG)).as_dict(),
+        }
+        for part in area.parts
+    ]
     sites_xy = (sectors["x_m"].to_numpy(), sectors["y_m"].to_numpy())
     title = f"{area.name_zh} {area.name_en} ({area.code})"
     files.append(
@@ -242,6 +256,7 @@ def _write(
         },
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()},
         "statistics": stats.as_dict(),
+        "per_area": per_area,
         "files": sorted([*files, "stats.json"]),
     }
     (out_dir / "stats.json").write_text(

@@ -91,7 +91,7 @@ class CoverageOptions:
     array_rows: int = 8
     array_cols: int = 8
     array_spacing_wavelengths: float = 0.5
-    tile_px: int = 256
+    tile_px: int = 128
     h_e_m: float = 1.0
     h_building_m: float = 5.0
     street_width_m: float = 20.0

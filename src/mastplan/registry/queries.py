@@ -24,6 +24,7 @@ class Area:
     name_zh: str
     name_en: str
     boundary: shapely.MultiPolygon
+    parts: tuple[Area, ...] = ()  # the key areas of a phase selection
 
 
 def area_by_code(session: Session, code: str) -> Area:
@@ -35,14 +36,16 @@ def area_by_code(session: Session, code: str) -> Area:
         year = code.split(":", 1)[1]
         if not year.isdigit():
             raise NotFoundError(f"{code!r}: a phase is written phase:YEAR, e.g. phase:2019")
-        rows = session.scalars(select(KeyArea.boundary).where(KeyArea.phase_year == int(year)))
-        parts = list(rows)
+        rows = session.scalars(
+            select(KeyArea).where(KeyArea.phase_year == int(year)).order_by(KeyArea.code)
+        )
+        parts = tuple(Area("key_area", k.code, k.name_zh, k.name_en, k.boundary) for k in rows)
         if not parts:
             raise NotFoundError(f"no key areas with phase year {year}")
-        union = shapely.union_all(parts)
+        union = shapely.union_all([p.boundary for p in parts])
         if isinstance(union, shapely.Polygon):
             union = shapely.MultiPolygon([union])
-        return Area("phase", code, f"{year}年重点区域", f"key areas of {year}", union)
+        return Area("phase", code, f"{year}年重点区域", f"key areas of {year}", union, parts)
     ka = session.scalar(select(KeyArea).where(KeyArea.code == code))
     if ka is not None:
         return Area("key_area", ka.code, ka.name_zh, ka.name_en, ka.boundary)
