@@ -106,8 +106,13 @@ def test_tiling_and_culling_do_not_change_the_result():
     for name in base.layers:
         np.testing.assert_array_equal(base.layers[name], small.layers[name])
     loose = predict_coverage(GRID, sectors, cull_below_noise_db=200.0)
-    np.testing.assert_allclose(base.rsrp_dbm, loose.rsrp_dbm, atol=1e-4)
-    np.testing.assert_allclose(base.sinr_db, loose.sinr_db, atol=0.01)
+    served = np.isfinite(base.rsrp_dbm)
+    np.testing.assert_allclose(base.rsrp_dbm[served], loose.rsrp_dbm[served], atol=1e-4)
+    # culling drops contributions below noise − 20 dB: with 6 sectors that moves the SINR by
+    # at most 10·log10(1 + 6·0.01) = 0.25 dB
+    np.testing.assert_allclose(base.sinr_db[served], loose.sinr_db[served], atol=0.26)
+    floor = float(nr.noise_per_re_dbm(30.0, 7.0)) - 20.0
+    assert (loose.rsrp_dbm[~served] < floor).all()
 
 
 def test_culling_radius_cuts_far_pixels():
@@ -131,13 +136,13 @@ def test_a_ridge_between_sector_and_pixels_costs_diffraction_loss():
     z = np.full(grid.shape, 200.0, dtype=np.float32)
     flat = Terrain(z.copy(), grid.x0_m, grid.y0_m, grid.resolution_m)
     cols = (grid.x_centres() > 250) & (grid.x_centres() < 300)
-    z[:, cols] = 320.0  # a 120 m ridge running north-south, 250–300 m east of the mast
+    z[:, cols] = 215.0  # a 15 m ridge running north-south, 250–300 m east of the mast
     ridge = Terrain(z, grid.x0_m, grid.y0_m, grid.resolution_m)
     sectors = pd.DataFrame([sector(az=90.0)])
     a = predict_coverage(grid, sectors, terrain_model=flat, los_mode="los")
     b = predict_coverage(grid, sectors, terrain_model=ridge, los_mode="los")
     before = pixel(grid, 137.5, 12.5)
-    behind = pixel(grid, 612.5, 12.5)
+    behind = pixel(grid, 412.5, 12.5)
     assert b.rsrp_dbm[before] == pytest.approx(a.rsrp_dbm[before], abs=1e-4)
     # behind the ridge: NLOS path loss and a knife-edge loss of well over 10 dB
     nlos = predict_coverage(grid, sectors, terrain_model=flat, los_mode="nlos")

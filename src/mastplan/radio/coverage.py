@@ -122,6 +122,7 @@ class PreparedSectors:
     model: np.ndarray
     carrier: np.ndarray
     radius_m: np.ndarray
+    floor_dbm: np.ndarray
     bandwidth_mhz: np.ndarray
     scs_khz: np.ndarray
     n_carriers: int
@@ -211,6 +212,7 @@ def prepare_sectors(
         model=codes,
         carrier=carriers,
         radius_m=radius,
+        floor_dbm=np.asarray(floor, float),
         bandwidth_mhz=bw.copy(),
         scs_khz=np.asarray(scs, float),
         n_carriers=int(carriers.max()) + 1 if n else 0,
@@ -282,6 +284,7 @@ def _tile_kernel(
     s_model,
     s_carrier,
     s_radius,
+    s_floor,
     sel,
     los_mode,
     ant_mode,
@@ -340,6 +343,8 @@ def _tile_kernel(
                     pl = -10.0 * math.log10(
                         p * 10.0 ** (-pl_los / 10.0) + (1.0 - p) * 10.0 ** (-pl_nlos / 10.0)
                     )
+                if s_pre[s] + gain - pl < s_floor[s]:
+                    continue  # below the floor before terrain, which can only add loss
                 if use_terrain:
                     # terrain decides: an obstructed path is NLOS; any edge within the first
                     # Fresnel zone (also on a grazing LOS path) adds its diffraction loss
@@ -361,6 +366,8 @@ def _tile_kernel(
                         pl = pl_nlos
                     pl += diff_db
                 rsrp = s_pre[s] + gain - pl
+                if rsrp < s_floor[s]:
+                    continue
                 carrier_mw[s_carrier[s], row, col] += 10.0 ** (rsrp / 10.0)
                 # keep the k strongest, sorted descending
                 if rsrp > top_rsrp[row, col, k - 1]:
@@ -434,6 +441,7 @@ def predict_tile(
             prepared.model,
             prepared.carrier,
             prepared.radius_m,
+            prepared.floor_dbm,
             sel,
             LOS_MODES[options.los_mode],
             ANT_ARRAY if options.antenna == "array" else ANT_ELEMENT,
