@@ -188,13 +188,13 @@ def _write(
         for part in area.parts
     ]
     sites_xy = (sectors["x_m"].to_numpy(), sectors["y_m"].to_numpy())
-    title = f"{area.name_zh} {area.name_en} ({area.code})"
+    title = f"{out.bilingual(area.name_zh, area.name_en)} ({area.code})"
     files.append(
         out.write_quicklook_png(
             out_dir / "rsrp_dbm.png",
             result.rsrp_dbm,
             grid,
-            title=f"SS-RSRP 参考信号接收功率 — {title}",
+            title=f"{out.bilingual('参考信号接收功率', 'SS-RSRP')}\n{title}",
             label="SS-RSRP (dBm per RE)",
             cmap="viridis",
             vmin=-130,
@@ -208,7 +208,7 @@ def _write(
             out_dir / "sinr_db.png",
             result.sinr_db,
             grid,
-            title=f"SINR 信干噪比 — {title}",
+            title=f"{out.bilingual('信干噪比', 'SINR')}\n{title}",
             label="SINR (dB)",
             cmap="RdYlGn",
             vmin=-10,

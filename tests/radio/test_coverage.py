@@ -147,3 +147,18 @@ def test_a_ridge_between_sector_and_pixels_costs_diffraction_loss():
     # behind the ridge: NLOS path loss and a knife-edge loss of well over 10 dB
     nlos = predict_coverage(grid, sectors, terrain_model=flat, los_mode="nlos")
     assert b.rsrp_dbm[behind] < nlos.rsrp_dbm[behind] - 10.0
+
+
+def test_array_antennas_fixed_beam_and_best_beam():
+    sectors = pd.DataFrame([sector(az=90.0, tilt=6.0)])
+    element = predict_coverage(GRID, sectors, los_mode="los")
+    ssb = predict_coverage(GRID, sectors, los_mode="los", antenna="array")
+    best = predict_coverage(GRID, sectors, los_mode="los", antenna="array-best-beam")
+    row, col = pixel(GRID, 212.5, 12.5)  # on boresight, near the tilt's ground point
+    # an 8 × 8 panel adds up to 10·log10(64) = 18 dB over one element near its beam
+    assert ssb.rsrp_dbm[row, col] > element.rsrp_dbm[row, col] + 10.0
+    ok = np.isfinite(ssb.rsrp_dbm) & np.isfinite(best.rsrp_dbm)
+    # the best beam of the codebook is never worse than the broadcast beam it contains
+    assert (best.rsrp_dbm[ok] >= ssb.rsrp_dbm[ok] - 1e-3).all()
+    off = pixel(GRID, 212.5, 512.5)  # 67° off boresight: a steered beam does better
+    assert best.rsrp_dbm[off] > ssb.rsrp_dbm[off] + 3.0

@@ -51,7 +51,8 @@ TOP_K = 8  # servers kept per pixel (best, second, and the count within the over
 LOS_EXPECTED, LOS_ALWAYS, LOS_NEVER = 0, 1, 2
 LOS_MODES = {"expected": LOS_EXPECTED, "los": LOS_ALWAYS, "nlos": LOS_NEVER}
 # Antenna models of the kernel.
-ANT_ELEMENT, ANT_ARRAY = 0, 1
+ANT_ELEMENT, ANT_ARRAY, ANT_ARRAY_BEST_BEAM = 0, 1, 2
+ANTENNAS = {"element": ANT_ELEMENT, "array": ANT_ARRAY, "array-best-beam": ANT_ARRAY_BEST_BEAM}
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,12 @@ class CoverageOptions:
         a terrain-obstructed path is NLOS plus the diffraction loss, whatever the mode.
     cull_below_noise_db : float
         A sector is evaluated only where it could be received above (noise per RE − this).
-    antenna : {"element", "array"}
-        The 38.901 single element (8 dBi) with tilts, or the 38.901 panel as a fixed broadcast
-        (SSB) beam steered to the sector's tilt (``array_rows`` × ``array_cols``).
+    antenna : {"element", "array", "array-best-beam"}
+        The 38.901 single element (8 dBi) with tilts; or a panel of ``array_rows`` ×
+        ``array_cols`` 38.901 elements, either as one fixed broadcast (SSB) beam steered to the
+        sector's tilt, or with the best beam, per pixel, of a DFT-style codebook of
+        ``codebook_azimuths`` × ``codebook_tilts`` beams (±60° in azimuth, the sector's tilt
+        ± 6°), as a traffic channel sees it.
     tile_px : int
         Tile edge in pixels.
     """
@@ -91,6 +95,8 @@ class CoverageOptions:
     array_rows: int = 8
     array_cols: int = 8
     array_spacing_wavelengths: float = 0.5
+    codebook_azimuths: int = 9  # odd, so the broadcast direction is one of the beams
+    codebook_tilts: int = 3
     tile_px: int = 128
     h_e_m: float = 1.0
     h_building_m: float = 5.0
@@ -100,8 +106,8 @@ class CoverageOptions:
     def __post_init__(self) -> None:
         if self.los_mode not in LOS_MODES:
             raise ValueError(f"los_mode must be one of {sorted(LOS_MODES)}")
-        if self.antenna not in ("element", "array"):
-            raise ValueError("antenna must be 'element' or 'array'")
+        if self.antenna not in ANTENNAS:
+            raise ValueError(f"antenna must be one of {sorted(ANTENNAS)}")
         if not 0.0 <= self.load <= 1.0:
             raise ValueError("load must be within [0, 1]")
 
@@ -221,7 +227,7 @@ def prepare_sectors(
 
 def _max_gain_dbi(options: CoverageOptions) -> float:
     gain = antenna.TR38901_G_MAX_DBI
-    if options.antenna == "array":
+    if options.antenna != "element":
         gain += 10.0 * math.log10(options.array_rows * options.array_cols)
     return gain
 
@@ -291,6 +297,8 @@ def _tile_kernel(
     arr_m,
     arr_n,
     arr_d,
+    cb_tilt,
+    cb_az,
     h_e,
     h_building,
     street_width,
@@ -315,6 +323,7 @@ def _tile_kernel(
             r = s_radius[s]
             if abs(dy) > r:
                 continue
+            beam_tilts = cb_tilt + s_etilt[s]  # the codebook around this sector's tilt
             for col in range(nx):
                 dx = xc[col] - s_x[s]
                 d2 = math.sqrt(dx * dx + dy * dy)
@@ -322,12 +331,18 @@ def _tile_kernel(
                     continue
                 rx_ground = ground[row, col] if use_terrain else 0.0
                 dz = rx_ground + ue_h - (s_ground[s] + s_h[s])
-                if ant_mode == ANT_ARRAY:
-                    gain = antenna.array_sector_gain_dbi_nb(
-                        dx, dy, dz, s_az[s], s_mtilt[s], arr_m, arr_n, arr_d, arr_d, s_etilt[s], 0.0
-                    )
-                else:
+                if ant_mode == ANT_ELEMENT:
                     gain = antenna.sector_gain_dbi_nb(dx, dy, dz, s_az[s], s_mtilt[s], s_etilt[s])
+                else:
+                    theta, phi = antenna.sector_angles_nb(dx, dy, dz, s_az[s], s_mtilt[s])
+                    if ant_mode == ANT_ARRAY:
+                        gain = antenna.array_gain_dbi_nb(
+                            theta, phi, arr_m, arr_n, arr_d, arr_d, s_etilt[s], 0.0
+                        )
+                    else:
+                        gain = antenna.best_beam_gain_dbi_nb(
+                            theta, phi, arr_m, arr_n, arr_d, arr_d, beam_tilts, cb_az
+                        )
                 pl_los = path_loss_nb(
                     s_model[s], d2, s_h[s], ue_h, s_f[s], True, h_e, h_building, street_width, c
                 )
@@ -415,6 +430,11 @@ def predict_tile(
     top_rsrp = np.full((ny, nx, TOP_K), -np.inf)
     top_idx = np.full((ny, nx, TOP_K), -1, dtype=np.int64)
     carrier_mw = np.zeros((max(prepared.n_carriers, 1), ny, nx))
+    codebook = antenna.make_codebook(
+        options.codebook_azimuths, options.codebook_tilts, 60.0, (-6.0, 6.0)
+    )
+    cb_tilt = np.ascontiguousarray(codebook[:, 0])
+    cb_az = np.ascontiguousarray(codebook[:, 1])
     xc, yc = g.x_centres(), g.y_centres()
     if terrain_model is not None:
         ground = terrain_model.height_at(*np.meshgrid(xc, yc)).astype(float)
@@ -444,10 +464,12 @@ def predict_tile(
             prepared.floor_dbm,
             sel,
             LOS_MODES[options.los_mode],
-            ANT_ARRAY if options.antenna == "array" else ANT_ELEMENT,
+            ANTENNAS[options.antenna],
             options.array_rows,
             options.array_cols,
             options.array_spacing_wavelengths,
+            cb_tilt,
+            cb_az,
             options.h_e_m,
             options.h_building_m,
             options.street_width_m,
