@@ -227,3 +227,21 @@ def test_correlated_shadowing_statistics():
     again = correlated_shadowing_db((400, 400), res, sigma, dcor, seed=7)
     assert np.array_equal(field, again)
     assert not np.array_equal(field, correlated_shadowing_db((400, 400), res, sigma, dcor, 8))
+
+
+def test_shadowing_fields_at_coordinates():
+    from mastplan.radio.propagation import shadowing_components, shadowing_db
+
+    comps = shadowing_components(3, 50.0, seed=11, components=256)
+    xs, ys = np.meshgrid(np.arange(0, 4000, 10.0), np.arange(0, 4000, 10.0))
+    f0 = shadowing_db(comps, 0, xs, ys, 6.0)
+    assert f0.std() == pytest.approx(6.0, rel=0.2)
+    r = np.corrcoef(f0[:, :-5].ravel(), f0[:, 5:].ravel())[0, 1]  # lag 50 m = d_cor
+    assert r == pytest.approx(math.exp(-1), abs=0.12)
+    # a window evaluated apart equals the same window of the big field (tile seams agree)
+    part = shadowing_db(comps, 0, xs[100:150, 200:260], ys[100:150, 200:260], 6.0)
+    np.testing.assert_array_equal(part, f0[100:150, 200:260])
+    other = shadowing_db(comps, 1, xs, ys, 6.0)
+    assert abs(np.corrcoef(f0.ravel(), other.ravel())[0, 1]) < 0.1
+    again = shadowing_components(3, 50.0, seed=11, components=256)
+    np.testing.assert_array_equal(comps, again)

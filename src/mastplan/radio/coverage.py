@@ -25,6 +25,8 @@ from mastplan.radio.grid import Grid, Tile
 from mastplan.radio.propagation import (
     MODELS,
     RMA,
+    SHADOW_DECORRELATION_M,
+    SHADOW_SIGMA_DB,
     UMA,
     UMI,
     los_probability,
@@ -32,6 +34,8 @@ from mastplan.radio.propagation import (
     model_code,
     path_loss_db,
     path_loss_nb,
+    shadowing_at_nb,
+    shadowing_components,
 )
 
 REQUIRED_COLUMNS = (
@@ -81,6 +85,11 @@ class CoverageOptions:
         sector's tilt, or with the best beam, per pixel, of a DFT-style codebook of
         ``codebook_azimuths`` × ``codebook_tilts`` beams (±60° in azimuth, the sector's tilt
         ± 6°), as a traffic channel sees it.
+    shadowing_seed : int, optional
+        Off (None) by default, for deterministic maps. Given a seed, every site gets its own
+        spatially correlated log-normal shadow-fading field (σ and decorrelation distance of
+        its sectors' model and LOS mode, TR 38.901 Tables 7.4.1-1 and 7.5-6), evaluated at
+        the pixel coordinates, so tiles agree at their seams and runs are reproducible.
     tile_px : int
         Tile edge in pixels.
     """
@@ -95,6 +104,7 @@ class CoverageOptions:
     array_rows: int = 8
     array_cols: int = 8
     array_spacing_wavelengths: float = 0.5
+    shadowing_seed: int | None = None
     codebook_azimuths: int = 9  # odd, so the broadcast direction is one of the beams
     codebook_tilts: int = 3
     tile_px: int = 128
@@ -129,6 +139,9 @@ class PreparedSectors:
     carrier: np.ndarray
     radius_m: np.ndarray
     floor_dbm: np.ndarray
+    shadow_sigma_db: np.ndarray
+    shadow_field: np.ndarray
+    shadow_components: np.ndarray
     bandwidth_mhz: np.ndarray
     scs_khz: np.ndarray
     n_carriers: int
@@ -196,8 +209,9 @@ def prepare_sectors(
     floor = (
         np.asarray(nr.noise_per_re_dbm(scs, options.noise_figure_db)) - options.cull_below_noise_db
     )
+    sigma, field, components = _shadowing(sectors, codes, x, y, options)
     radius = cull_radius_m(
-        p_re + _max_gain_dbi(options),
+        p_re + _max_gain_dbi(options) + 2.0 * sigma,  # 2σ of shadowing above the mean
         floor,
         f,
         sectors["height_m"].to_numpy(float),
@@ -219,10 +233,33 @@ def prepare_sectors(
         carrier=carriers,
         radius_m=radius,
         floor_dbm=np.asarray(floor, float),
+        shadow_sigma_db=sigma,
+        shadow_field=field,
+        shadow_components=components,
         bandwidth_mhz=bw.copy(),
         scs_khz=np.asarray(scs, float),
         n_carriers=int(carriers.max()) + 1 if n else 0,
     )
+
+
+def _shadowing(
+    sectors: pd.DataFrame, codes: np.ndarray, x: np.ndarray, y: np.ndarray, options: CoverageOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sector: shadowing σ (0 when off), the index of its site's field, and the fields."""
+    n = len(sectors)
+    if options.shadowing_seed is None:
+        return np.zeros(n), np.zeros(n, np.int64), np.zeros((1, 1, 3))
+    names = {v: k for k, v in MODELS.items()}
+    los = options.los_mode == "los"
+    sigma = np.array([SHADOW_SIGMA_DB.get((names[int(c)], los), 0.0) for c in codes])
+    dcor = np.array([SHADOW_DECORRELATION_M.get((names[int(c)], los), 50.0) for c in codes])
+    field = pd.factorize(pd.Series(list(zip(np.round(x, 1), np.round(y, 1), strict=True))))[0]
+    unit = shadowing_components(int(field.max()) + 1, 1.0, options.shadowing_seed)
+    scale = np.ones(len(unit))
+    scale[field] = dcor  # a site's field takes its sectors' decorrelation distance
+    unit[:, :, 0] /= scale[:, None]
+    unit[:, :, 1] /= scale[:, None]
+    return sigma, field.astype(np.int64), np.ascontiguousarray(unit)
 
 
 def _max_gain_dbi(options: CoverageOptions) -> float:
@@ -291,6 +328,9 @@ def _tile_kernel(
     s_carrier,
     s_radius,
     s_floor,
+    s_sigma,
+    s_field,
+    shadow,
     sel,
     los_mode,
     ant_mode,
@@ -358,6 +398,8 @@ def _tile_kernel(
                     pl = -10.0 * math.log10(
                         p * 10.0 ** (-pl_los / 10.0) + (1.0 - p) * 10.0 ** (-pl_nlos / 10.0)
                     )
+                if s_sigma[s] > 0.0:
+                    pl -= s_sigma[s] * shadowing_at_nb(shadow, s_field[s], xc[col], y)
                 if s_pre[s] + gain - pl < s_floor[s]:
                     continue  # below the floor before terrain, which can only add loss
                 if use_terrain:
@@ -462,6 +504,9 @@ def predict_tile(
             prepared.carrier,
             prepared.radius_m,
             prepared.floor_dbm,
+            prepared.shadow_sigma_db,
+            prepared.shadow_field,
+            prepared.shadow_components,
             sel,
             LOS_MODES[options.los_mode],
             ANTENNAS[options.antenna],

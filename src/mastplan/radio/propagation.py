@@ -536,3 +536,60 @@ def hata_path_loss_db(
     if environment == "open":
         return np.where(f <= 1500, okumura - 4.78 * lf**2 + 18.33 * lf - 40.94, cost)
     raise ValueError(f"unknown environment {environment!r}; use urban, suburban or open")
+
+
+# --- spatially correlated shadow fading at any coordinate (for tiled maps) ---
+
+SHADOW_COMPONENTS = 64  # cosines per field: enough for a Gaussian-looking field
+
+
+def shadowing_components(
+    n_fields: int, decorrelation_m: float, seed: int, components: int = SHADOW_COMPONENTS
+) -> np.ndarray:
+    """Random spectral components of ``n_fields`` independent shadow-fading fields.
+
+    Each field is Σ_k √(2/K)·cos(2π(u_k·x + v_k·y) + φ_k) (unit variance), a sum of cosines
+    whose spatial frequencies are drawn from the 2-D spectrum of the exponential correlation
+    exp(−Δd/d_cor) — the radial frequency has the closed-form quantile
+    k = √((1 − q)^−2 − 1) / (2π·d_cor) — so the field has that correlation in expectation.
+    Unlike :func:`correlated_shadowing_db` it can be evaluated at any coordinate, so tiles
+    computed apart agree at their seams. Returns an array (n_fields, K, 3): u, v, φ.
+    """
+    rng = np.random.default_rng(seed)
+    q = rng.uniform(0.0, 1.0, (n_fields, components))
+    k = np.sqrt(1.0 / (1.0 - q) ** 2 - 1.0) / (2.0 * np.pi * decorrelation_m)
+    angle = rng.uniform(0.0, 2.0 * np.pi, (n_fields, components))
+    phase = rng.uniform(0.0, 2.0 * np.pi, (n_fields, components))
+    return np.stack([k * np.cos(angle), k * np.sin(angle), phase], axis=-1)
+
+
+@numba.njit(cache=True)
+def shadowing_at_nb(components: np.ndarray, field: int, x: float, y: float) -> float:
+    """Unit-variance value of shadow-fading field ``field`` at (x, y) metres."""
+    total = 0.0
+    n = components.shape[1]
+    for i in range(n):
+        total += math.cos(
+            2.0 * math.pi * (components[field, i, 0] * x + components[field, i, 1] * y)
+            + components[field, i, 2]
+        )
+    return total * math.sqrt(2.0 / n)
+
+
+@numba.njit(cache=True, parallel=True)
+def _shadowing_many(components: np.ndarray, field: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    out = np.empty(x.size)
+    for i in numba.prange(x.size):
+        out[i] = shadowing_at_nb(components, field, x[i], y[i])
+    return out
+
+
+def shadowing_db(
+    components: np.ndarray, field: int, x_m: Any, y_m: Any, sigma_db: float
+) -> np.ndarray:
+    """Shadow fading (dB) of one field at the given coordinates, standard deviation ``sigma_db``."""
+    x, y = np.broadcast_arrays(np.asarray(x_m, float), np.asarray(y_m, float))
+    out = _shadowing_many(
+        components, int(field), np.ascontiguousarray(x).ravel(), np.ascontiguousarray(y).ravel()
+    )
+    return sigma_db * out.reshape(x.shape)
