@@ -199,3 +199,35 @@ def test_coverage_writes_rasters_pngs_and_stats(loaded_url, tmp_path):
 def test_coverage_of_an_unknown_area_is_one_line(loaded_url, tmp_path):
     res = run("coverage", "--area", "nowhere", "--out", str(tmp_path), "--database", loaded_url)
     assert res.exit_code == 1 and "no key area or district" in res.stderr
+
+
+def test_radio_calibrate_writes_the_percentile_csv(tmp_path):
+    out = tmp_path / "uma.csv"
+    res = run(
+        "radio",
+        "calibrate",
+        "--scenario",
+        "uma",
+        "--fc-ghz",
+        "6",
+        "--drops",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    )
+    assert res.exit_code == 0, res.output
+    assert "median coupling_loss_db" in res.stdout
+    import csv
+
+    rows = list(csv.DictReader(out.open()))
+    metrics = {r["metric"] for r in rows}
+    assert {"coupling_loss_db", "geometry_db"} <= metrics
+    cl = [float(r["value"]) for r in rows if r["metric"] == "coupling_loss_db"]
+    assert [int(r["percentile"]) for r in rows if r["metric"] == "coupling_loss_db"] == list(
+        range(5, 100, 5)
+    )
+    assert cl == sorted(cl)
+    bad = run("radio", "calibrate", "--scenario", "rma", "--out", str(out))
+    assert bad.exit_code == 1 and "uma or umi" in bad.stderr
