@@ -245,3 +245,13 @@ def test_shadowing_fields_at_coordinates():
     assert abs(np.corrcoef(f0.ravel(), other.ravel())[0, 1]) < 0.1
     again = shadowing_components(3, 50.0, seed=11, components=256)
     np.testing.assert_array_equal(comps, again)
+
+
+def test_the_stable_public_names():
+    import mastplan.radio as radio
+
+    assert radio.path_loss_db("umi", 100.0, 10.0, 1.5, 5.0, True) == pytest.approx(
+        88.4122, abs=0.05
+    )
+    assert radio.los_probability("umi", 50.0, 1.5) == pytest.approx(0.519585, abs=1e-6)
+    assert callable(radio.predict_coverage) and radio.Grid is not None
