@@ -103,6 +103,8 @@ FloatOrArray = Any  # a Python float for scalar inputs, else an ndarray of the b
 @numba.njit(cache=True, fastmath=False)
 def _wrap180_nb(angle_deg: float) -> float:
     """An angle in [−180, 180)."""
+    if -180.0 <= angle_deg < 180.0:  # the usual case (angles from atan2): no division
+        return angle_deg
     return (angle_deg + 180.0) % 360.0 - 180.0
 
 
@@ -149,15 +151,28 @@ def sector_angles_nb(
     """
     az = math.radians(azimuth_deg)
     beta = math.radians(mech_tilt_deg)
-    sa = math.sin(az)
-    ca = math.cos(az)
-    forward = dx * sa + dy * ca  # along the horizontal boresight
-    left = -dx * ca + dy * sa  # 90° counter-clockwise from it
-    cb = math.cos(beta)
-    sb = math.sin(beta)
-    x_l = cb * forward - sb * dz
-    z_l = sb * forward + cb * dz
-    theta = math.degrees(math.atan2(math.hypot(x_l, left), z_l))
+    return sector_angles_trig_nb(
+        dx, dy, dz, math.sin(az), math.cos(az), math.sin(beta), math.cos(beta)
+    )
+
+
+@numba.njit(cache=True, fastmath=False, inline="always")
+def sector_angles_trig_nb(
+    dx: float,
+    dy: float,
+    dz: float,
+    sin_az: float,
+    cos_az: float,
+    sin_tilt: float,
+    cos_tilt: float,
+) -> tuple[float, float]:
+    """:func:`sector_angles_nb` with the sines and cosines of azimuth and mechanical tilt given,
+    so a loop over many receivers of one sector computes them once."""
+    forward = dx * sin_az + dy * cos_az  # along the horizontal boresight
+    left = -dx * cos_az + dy * sin_az  # 90° counter-clockwise from it
+    x_l = cos_tilt * forward - sin_tilt * dz
+    z_l = sin_tilt * forward + cos_tilt * dz
+    theta = math.degrees(math.atan2(math.sqrt(x_l * x_l + left * left), z_l))
     phi = math.degrees(math.atan2(left, x_l))
     return theta, phi
 
@@ -179,6 +194,15 @@ def sector_gain_dbi_nb(
     """
     theta, phi = sector_angles_nb(dx, dy, dz, azimuth_deg, mech_tilt_deg)
     return TR38901_G_MAX_DBI - _element_att_db_nb(theta, phi, elec_tilt_deg)
+
+
+@numba.njit(cache=True, fastmath=False, inline="always")
+def element_gain_from_angles_dbi_nb(
+    theta_deg: float, phi_deg: float, elec_tilt_deg: float
+) -> float:
+    """Gain (dBi) of the TR 38.901 element at local angles, vertical cut centred at
+    90° + ``elec_tilt_deg`` (the last step of :func:`sector_gain_dbi_nb`)."""
+    return TR38901_G_MAX_DBI - _element_att_db_nb(theta_deg, phi_deg, elec_tilt_deg)
 
 
 @numba.njit(cache=True, fastmath=False)

@@ -33,7 +33,7 @@ from mastplan.radio.propagation import (
     los_probability_nb,
     model_code,
     path_loss_db,
-    path_loss_nb,
+    path_loss_pair_nb,
     shadowing_at_nb,
     shadowing_components,
 )
@@ -132,12 +132,17 @@ class PreparedSectors:
     ground_m: np.ndarray
     azimuth_deg: np.ndarray
     mech_tilt_deg: np.ndarray
+    sin_az: np.ndarray
+    cos_az: np.ndarray
+    sin_mech_tilt: np.ndarray
+    cos_mech_tilt: np.ndarray
     elec_tilt_deg: np.ndarray
     p_re_dbm: np.ndarray
     f_ghz: np.ndarray
     model: np.ndarray
     carrier: np.ndarray
     radius_m: np.ndarray
+    radius_levels_m: np.ndarray
     floor_dbm: np.ndarray
     shadow_sigma_db: np.ndarray
     shadow_field: np.ndarray
@@ -218,12 +223,18 @@ def prepare_sectors(
         options.ue_height_m,
         codes,
         options.los_mode,
+        CULL_LEVELS_DB,
     )
+    radius_levels = np.where((mech == 0.0)[:, None], radius, radius[:, :1])
     return PreparedSectors(
         x_m=np.ascontiguousarray(x),
         y_m=np.ascontiguousarray(y),
         height_m=sectors["height_m"].to_numpy(float).copy(),
         ground_m=np.asarray(ground, float),
+        sin_az=np.sin(np.radians(sectors["azimuth_deg"].to_numpy(float))),
+        cos_az=np.cos(np.radians(sectors["azimuth_deg"].to_numpy(float))),
+        sin_mech_tilt=np.sin(np.radians(mech)),
+        cos_mech_tilt=np.cos(np.radians(mech)),
         azimuth_deg=sectors["azimuth_deg"].to_numpy(float) % 360.0,
         mech_tilt_deg=mech.astype(float),
         elec_tilt_deg=sectors["tilt_deg"].to_numpy(float),
@@ -231,7 +242,8 @@ def prepare_sectors(
         f_ghz=f.copy(),
         model=codes,
         carrier=carriers,
-        radius_m=radius,
+        radius_m=np.ascontiguousarray(radius[:, 0]),
+        radius_levels_m=np.ascontiguousarray(radius_levels),
         floor_dbm=np.asarray(floor, float),
         shadow_sigma_db=sigma,
         shadow_field=field,
@@ -269,6 +281,15 @@ def _max_gain_dbi(options: CoverageOptions) -> float:
     return gain
 
 
+# Culling by direction: the TR 38.901 element (and a panel of them) loses at least
+# A_H(φ) = min(12·(φ/65°)², 30) dB at a horizontal angle φ off boresight, because A_V ≤ 0. Each
+# sector gets one radius per attenuation level below, and a pixel at angle φ only needs the
+# radius of the largest level its A_H reaches (valid without mechanical tilt, where the local
+# φ is the horizontal angle; tilted sectors keep the boresight radius at every level).
+CULL_LEVELS_DB = np.arange(0.0, 30.0 + 1e-9, 3.0)
+CULL_LEVEL_COS = np.cos(np.radians(65.0 * np.sqrt(CULL_LEVELS_DB / 12.0)))
+
+
 def cull_radius_m(
     max_rsrp_at_0_dbm: np.ndarray,
     floor_dbm: np.ndarray,
@@ -277,16 +298,18 @@ def cull_radius_m(
     h_ut_m: float,
     codes: np.ndarray,
     los_mode: str = "los",
+    offsets_db: np.ndarray | None = None,
 ) -> np.ndarray:
     """The distance beyond which a sector stays below the floor at full antenna gain.
 
     The path loss is the one the prediction uses (LOS, NLOS, or the LOS-probability-weighted
     mean), without terrain, which can only add loss; it grows with distance (an invariant the
     tests check), so the radius is the last distance on a fine logarithmic ladder where
-    ``max_rsrp − PL(d) ≥ floor``.
+    ``max_rsrp − offset − PL(d) ≥ floor``. Returns one column per offset in ``offsets_db``.
     """
     ladder = np.geomspace(10.0, 200_000.0, 600)
-    out = np.empty(len(f_ghz))
+    offsets_db = np.zeros(1) if offsets_db is None else offsets_db
+    out = np.empty((len(f_ghz), len(offsets_db)))
     names = {v: k for k, v in MODELS.items()}
     for i in range(len(f_ghz)):
         model = names[int(codes[i])]
@@ -304,9 +327,13 @@ def cull_radius_m(
                     else np.ones_like(ladder)
                 )
                 pl = -10.0 * np.log10(p * 10 ** (-pl_los / 10) + (1 - p) * 10 ** (-pl_nlos / 10))
-        ok = np.flatnonzero(max_rsrp_at_0_dbm[i] - pl >= floor_dbm[i])
-        out[i] = ladder[min(ok[-1] + 1, len(ladder) - 1)] if len(ok) else 0.0
+        for j, offset in enumerate(offsets_db):
+            ok = np.flatnonzero(max_rsrp_at_0_dbm[i] - offset - pl >= floor_dbm[i])
+            out[i, j] = ladder[min(ok[-1] + 1, len(ladder) - 1)] if len(ok) else 0.0
     return out
+
+
+LN10_OVER_10 = math.log(10.0) / 10.0  # 10^(x/10) = exp(x · ln10/10)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -319,15 +346,19 @@ def _tile_kernel(
     s_y,
     s_h,
     s_ground,
-    s_az,
-    s_mtilt,
+    s_sin_az,
+    s_cos_az,
+    s_sin_mt,
+    s_cos_mt,
     s_etilt,
     s_pre,
     s_f,
     s_model,
     s_carrier,
     s_radius,
-    s_floor,
+    s_radius_lv,
+    level_cos,
+    s_floor_mw,
     s_sigma,
     s_field,
     shadow,
@@ -348,13 +379,19 @@ def _tile_kernel(
     dem_x0,
     dem_y0,
     dem_res,
-    top_rsrp,
+    top_mw,
     top_idx,
     carrier_mw,
 ):  # pragma: no cover - numba
+    """Received power (mW per RE) of the selected sectors at the tile's pixels.
+
+    Per-sector constants (sines and cosines of azimuth and tilt) come precomputed; LOS and
+    NLOS path losses come from one call; the LOS-probability mix, the floor test, the carrier
+    sums and the strongest-k lists all work in milliwatts (no logarithm per evaluation).
+    """
     ny = yc.size
     nx = xc.size
-    k = top_rsrp.shape[2]
+    k = top_mw.shape[2]
     for row in numba.prange(ny):
         y = yc[row]
         for j in range(sel.size):
@@ -363,44 +400,52 @@ def _tile_kernel(
             r = s_radius[s]
             if abs(dy) > r:
                 continue
-            beam_tilts = cb_tilt + s_etilt[s]  # the codebook around this sector's tilt
+            beam_tilts = cb_tilt
+            if ant_mode == ANT_ARRAY_BEST_BEAM:
+                beam_tilts = cb_tilt + s_etilt[s]  # the codebook around this sector's tilt
             for col in range(nx):
                 dx = xc[col] - s_x[s]
                 d2 = math.sqrt(dx * dx + dy * dy)
                 if d2 > r:
                     continue
+                if d2 > s_radius_lv[s, 1]:  # far enough for the direction to matter
+                    cos_phi = (dx * s_sin_az[s] + dy * s_cos_az[s]) / d2
+                    lv = 0
+                    while lv + 1 < level_cos.size and cos_phi <= level_cos[lv + 1]:
+                        lv += 1
+                    if d2 > s_radius_lv[s, lv]:
+                        continue
                 rx_ground = ground[row, col] if use_terrain else 0.0
                 dz = rx_ground + ue_h - (s_ground[s] + s_h[s])
+                theta, phi = antenna.sector_angles_trig_nb(
+                    dx, dy, dz, s_sin_az[s], s_cos_az[s], s_sin_mt[s], s_cos_mt[s]
+                )
                 if ant_mode == ANT_ELEMENT:
-                    gain = antenna.sector_gain_dbi_nb(dx, dy, dz, s_az[s], s_mtilt[s], s_etilt[s])
+                    gain = antenna.element_gain_from_angles_dbi_nb(theta, phi, s_etilt[s])
+                elif ant_mode == ANT_ARRAY:
+                    gain = antenna.array_gain_dbi_nb(
+                        theta, phi, arr_m, arr_n, arr_d, arr_d, s_etilt[s], 0.0
+                    )
                 else:
-                    theta, phi = antenna.sector_angles_nb(dx, dy, dz, s_az[s], s_mtilt[s])
-                    if ant_mode == ANT_ARRAY:
-                        gain = antenna.array_gain_dbi_nb(
-                            theta, phi, arr_m, arr_n, arr_d, arr_d, s_etilt[s], 0.0
-                        )
-                    else:
-                        gain = antenna.best_beam_gain_dbi_nb(
-                            theta, phi, arr_m, arr_n, arr_d, arr_d, beam_tilts, cb_az
-                        )
-                pl_los = path_loss_nb(
-                    s_model[s], d2, s_h[s], ue_h, s_f[s], True, h_e, h_building, street_width, c
+                    gain = antenna.best_beam_gain_dbi_nb(
+                        theta, phi, arr_m, arr_n, arr_d, arr_d, beam_tilts, cb_az
+                    )
+                pl_los, pl_nlos = path_loss_pair_nb(
+                    s_model[s], d2, s_h[s], ue_h, s_f[s], h_e, h_building, street_width, c
                 )
-                pl_nlos = path_loss_nb(
-                    s_model[s], d2, s_h[s], ue_h, s_f[s], False, h_e, h_building, street_width, c
-                )
+                e = s_pre[s] + gain  # dBm per RE before the path loss
+                if s_sigma[s] > 0.0:
+                    e += s_sigma[s] * shadowing_at_nb(shadow, s_field[s], xc[col], y)
                 if los_mode == LOS_ALWAYS:
-                    pl = pl_los
+                    v = math.exp((e - pl_los) * LN10_OVER_10)
                 elif los_mode == LOS_NEVER:
-                    pl = pl_nlos
+                    v = math.exp((e - pl_nlos) * LN10_OVER_10)
                 else:
                     p = los_probability_nb(s_model[s], max(d2, 10.0), ue_h, False)
-                    pl = -10.0 * math.log10(
-                        p * 10.0 ** (-pl_los / 10.0) + (1.0 - p) * 10.0 ** (-pl_nlos / 10.0)
-                    )
-                if s_sigma[s] > 0.0:
-                    pl -= s_sigma[s] * shadowing_at_nb(shadow, s_field[s], xc[col], y)
-                if s_pre[s] + gain - pl < s_floor[s]:
+                    v = p * math.exp((e - pl_los) * LN10_OVER_10)
+                    if p < 1.0:
+                        v += (1.0 - p) * math.exp((e - pl_nlos) * LN10_OVER_10)
+                if v < s_floor_mw[s]:
                     continue  # below the floor before terrain, which can only add loss
                 if use_terrain:
                     # terrain decides: an obstructed path is NLOS; any edge within the first
@@ -420,20 +465,19 @@ def _tile_kernel(
                         dem_res,
                     )
                     if not los_t:
-                        pl = pl_nlos
-                    pl += diff_db
-                rsrp = s_pre[s] + gain - pl
-                if rsrp < s_floor[s]:
-                    continue
-                carrier_mw[s_carrier[s], row, col] += 10.0 ** (rsrp / 10.0)
+                        v = math.exp((e - pl_nlos) * LN10_OVER_10)
+                    v *= math.exp(-diff_db * LN10_OVER_10)
+                    if v < s_floor_mw[s]:
+                        continue
+                carrier_mw[s_carrier[s], row, col] += v
                 # keep the k strongest, sorted descending
-                if rsrp > top_rsrp[row, col, k - 1]:
+                if v > top_mw[row, col, k - 1]:
                     pos = k - 1
-                    while pos > 0 and top_rsrp[row, col, pos - 1] < rsrp:
-                        top_rsrp[row, col, pos] = top_rsrp[row, col, pos - 1]
+                    while pos > 0 and top_mw[row, col, pos - 1] < v:
+                        top_mw[row, col, pos] = top_mw[row, col, pos - 1]
                         top_idx[row, col, pos] = top_idx[row, col, pos - 1]
                         pos -= 1
-                    top_rsrp[row, col, pos] = rsrp
+                    top_mw[row, col, pos] = v
                     top_idx[row, col, pos] = s
 
 
@@ -469,7 +513,7 @@ def predict_tile(
     g = tile.grid
     ny, nx = g.shape
     sel = sectors_for_tile(prepared, tile)
-    top_rsrp = np.full((ny, nx, TOP_K), -np.inf)
+    top_mw = np.zeros((ny, nx, TOP_K))
     top_idx = np.full((ny, nx, TOP_K), -1, dtype=np.int64)
     carrier_mw = np.zeros((max(prepared.n_carriers, 1), ny, nx))
     codebook = antenna.make_codebook(
@@ -495,15 +539,19 @@ def predict_tile(
             prepared.y_m,
             prepared.height_m,
             prepared.ground_m,
-            prepared.azimuth_deg,
-            prepared.mech_tilt_deg,
+            prepared.sin_az,
+            prepared.cos_az,
+            prepared.sin_mech_tilt,
+            prepared.cos_mech_tilt,
             prepared.elec_tilt_deg,
             prepared.p_re_dbm,
             prepared.f_ghz,
             prepared.model,
             prepared.carrier,
             prepared.radius_m,
-            prepared.floor_dbm,
+            prepared.radius_levels_m,
+            CULL_LEVEL_COS,
+            10.0 ** (prepared.floor_dbm / 10.0),
             prepared.shadow_sigma_db,
             prepared.shadow_field,
             prepared.shadow_components,
@@ -524,30 +572,32 @@ def predict_tile(
             dem_x0,
             dem_y0,
             dem_res,
-            top_rsrp,
+            top_mw,
             top_idx,
             carrier_mw,
         )
-    return _finish_tile(tile, prepared, options, top_rsrp, top_idx, carrier_mw)
+    return _finish_tile(tile, prepared, options, top_mw, top_idx, carrier_mw)
 
 
 def _finish_tile(
     tile: Tile,
     prepared: PreparedSectors,
     options: CoverageOptions,
-    top_rsrp: np.ndarray,
+    top_mw: np.ndarray,
     top_idx: np.ndarray,
     carrier_mw: np.ndarray,
 ) -> TileResult:
     best = top_idx[:, :, 0]
     served = best >= 0
+    with np.errstate(divide="ignore"):
+        top_rsrp = 10.0 * np.log10(top_mw)
     rsrp = np.where(served, top_rsrp[:, :, 0], np.nan).astype(np.float32)
     within = (top_rsrp >= top_rsrp[:, :, :1] - options.overlap_margin_db) & (top_idx >= 0)
     sinr = np.full(best.shape, np.nan, dtype=np.float32)
     thr = np.zeros(best.shape, dtype=np.float32)
     if served.any():
         b = best[served]
-        signal = 10.0 ** (top_rsrp[:, :, 0][served] / 10.0)
+        signal = top_mw[:, :, 0][served]
         same = carrier_mw[prepared.carrier[b], *np.nonzero(served)]
         noise = 10.0 ** (
             np.asarray(nr.noise_per_re_dbm(prepared.scs_khz[b], options.noise_figure_db)) / 10.0

@@ -100,30 +100,6 @@ def free_space_nb(d3d: float, f_ghz: float, c: float) -> float:
 
 
 @numba.njit(cache=True)
-def _uma_los(
-    d2d: float, d3d: float, hbs: float, hut: float, fc: float, h_e: float, c: float
-) -> float:
-    d_bp = 4.0 * (hbs - h_e) * (hut - h_e) * fc * 1e9 / c
-    if d2d <= d_bp:
-        return 28.0 + 22.0 * _log10(d3d) + 20.0 * _log10(fc)
-    return (
-        28.0 + 40.0 * _log10(d3d) + 20.0 * _log10(fc) - 9.0 * _log10(d_bp * d_bp + (hbs - hut) ** 2)
-    )
-
-
-@numba.njit(cache=True)
-def _umi_los(
-    d2d: float, d3d: float, hbs: float, hut: float, fc: float, h_e: float, c: float
-) -> float:
-    d_bp = 4.0 * (hbs - h_e) * (hut - h_e) * fc * 1e9 / c
-    if d2d <= d_bp:
-        return 32.4 + 21.0 * _log10(d3d) + 20.0 * _log10(fc)
-    return (
-        32.4 + 40.0 * _log10(d3d) + 20.0 * _log10(fc) - 9.5 * _log10(d_bp * d_bp + (hbs - hut) ** 2)
-    )
-
-
-@numba.njit(cache=True)
 def _rma_pl1(d: float, fc: float, h: float) -> float:
     return (
         20.0 * _log10(40.0 * math.pi * d * fc / 3.0)
@@ -157,6 +133,57 @@ def _rma_nlos_prime(d3d: float, hbs: float, hut: float, fc: float, h: float, w: 
 
 
 @numba.njit(cache=True)
+def path_loss_pair_nb(
+    model: int,
+    d2d: float,
+    hbs: float,
+    hut: float,
+    fc: float,
+    h_e: float,
+    h_building: float,
+    street_width: float,
+    c: float,
+) -> tuple[float, float]:
+    """Deterministic LOS and NLOS path loss (dB) of one link, computed together (one log10 of
+    d3D and of f_c serve both); ``model`` is a code from :data:`MODELS`. The NLOS value is
+    already max(PL_LOS, PL'_NLOS)."""
+    if model == UMA or model == UMI or model == RMA:  # noqa: SIM109 - plain compares for Numba
+        d2d = max(d2d, MIN_DISTANCE_OUTDOOR_M)
+    dh = hbs - hut
+    d3d = math.sqrt(d2d * d2d + dh * dh)
+    if model == INH:
+        d3d = max(d3d, 1.0)
+    lg_d = _log10(d3d)
+    lg_f = _log10(fc)
+    if model == UMA or model == UMI:  # noqa: SIM109
+        d_bp = 4.0 * (hbs - h_e) * (hut - h_e) * fc * 1e9 / c
+        if model == UMA:
+            if d2d <= d_bp:
+                los = 28.0 + 22.0 * lg_d + 20.0 * lg_f
+            else:
+                los = 28.0 + 40.0 * lg_d + 20.0 * lg_f - 9.0 * _log10(d_bp * d_bp + dh * dh)
+            return los, max(los, 13.54 + 39.08 * lg_d + 20.0 * lg_f - 0.6 * (hut - 1.5))
+        if d2d <= d_bp:
+            los = 32.4 + 21.0 * lg_d + 20.0 * lg_f
+        else:
+            los = 32.4 + 40.0 * lg_d + 20.0 * lg_f - 9.5 * _log10(d_bp * d_bp + dh * dh)
+        return los, max(los, 35.3 * lg_d + 22.4 + 21.3 * lg_f - 0.3 * (hut - 1.5))
+    if model == RMA:
+        los = _rma_los(d2d, d3d, hbs, hut, fc, h_building, c)
+        return los, max(los, _rma_nlos_prime(d3d, hbs, hut, fc, h_building, street_width))
+    if model == INH:
+        los = 32.4 + 17.3 * lg_d + 20.0 * lg_f
+        return los, max(los, 38.3 * lg_d + 17.30 + 24.9 * lg_f)
+    if model == V2V_URBAN or model == V2V_HIGHWAY:  # noqa: SIM109 - TR 37.885 Table 6.2.1-1
+        nlos = 36.85 + 30.0 * lg_d + 18.9 * lg_f
+        if model == V2V_URBAN:
+            return 38.77 + 16.7 * lg_d + 18.2 * lg_f, nlos
+        return 32.4 + 20.0 * lg_d + 20.0 * lg_f, nlos
+    fs = free_space_nb(d3d, fc, c)
+    return fs, fs
+
+
+@numba.njit(cache=True)
 def path_loss_nb(
     model: int,
     d2d: float,
@@ -170,38 +197,8 @@ def path_loss_nb(
     c: float,
 ) -> float:
     """Deterministic path loss (dB) of one link; ``model`` is a code from :data:`MODELS`."""
-    if model in (UMA, UMI, RMA):
-        d2d = max(d2d, MIN_DISTANCE_OUTDOOR_M)
-    d3d = math.sqrt(d2d * d2d + (hbs - hut) ** 2)
-    if model == INH:
-        d3d = max(d3d, 1.0)
-    if model == UMA:
-        pl = _uma_los(d2d, d3d, hbs, hut, fc, h_e, c)
-        if not los:
-            pl = max(pl, 13.54 + 39.08 * _log10(d3d) + 20.0 * _log10(fc) - 0.6 * (hut - 1.5))
-        return pl
-    if model == UMI:
-        pl = _umi_los(d2d, d3d, hbs, hut, fc, h_e, c)
-        if not los:
-            pl = max(pl, 35.3 * _log10(d3d) + 22.4 + 21.3 * _log10(fc) - 0.3 * (hut - 1.5))
-        return pl
-    if model == RMA:
-        pl = _rma_los(d2d, d3d, hbs, hut, fc, h_building, c)
-        if not los:
-            pl = max(pl, _rma_nlos_prime(d3d, hbs, hut, fc, h_building, street_width))
-        return pl
-    if model == INH:
-        pl = 32.4 + 17.3 * _log10(d3d) + 20.0 * _log10(fc)
-        if not los:
-            pl = max(pl, 38.3 * _log10(d3d) + 17.30 + 24.9 * _log10(fc))
-        return pl
-    if model in (V2V_URBAN, V2V_HIGHWAY):  # TR 37.885 Table 6.2.1-1
-        if not los:
-            return 36.85 + 30.0 * _log10(d3d) + 18.9 * _log10(fc)
-        if model == V2V_URBAN:
-            return 38.77 + 16.7 * _log10(d3d) + 18.2 * _log10(fc)
-        return 32.4 + 20.0 * _log10(d3d) + 20.0 * _log10(fc)
-    return free_space_nb(d3d, fc, c)
+    pl_los, pl_nlos = path_loss_pair_nb(model, d2d, hbs, hut, fc, h_e, h_building, street_width, c)
+    return pl_los if los else pl_nlos
 
 
 @numba.njit(cache=True, parallel=True)
@@ -325,8 +322,10 @@ def los_probability_nb(model: int, d2d: float, hut: float, open_office: bool) ->
     if model == UMA:
         if d2d <= 18.0:
             return 1.0
-        c_prime = 0.0 if hut <= 13.0 else ((hut - 13.0) / 10.0) ** 1.5
         base = 18.0 / d2d + math.exp(-d2d / 63.0) * (1.0 - 18.0 / d2d)
+        if hut <= 13.0:
+            return base  # C'(h_UT) = 0
+        c_prime = ((hut - 13.0) / 10.0) ** 1.5
         return base * (1.0 + c_prime * 1.25 * (d2d / 100.0) ** 3 * math.exp(-d2d / 150.0))
     if model == INH and not open_office:
         if d2d <= 1.2:
