@@ -29,6 +29,7 @@ import time
 import numba
 import numpy as np
 import pandas as pd
+from radio_kernel import pairs_in_radius  # the sibling benchmark (same folder)
 
 from mastplan.radio import antenna
 from mastplan.radio import coverage as cov
@@ -75,20 +76,6 @@ def make_sectors(n_sectors: int, side_m: float, seed: int) -> pd.DataFrame:
         }
     )
     return df.iloc[:n_sectors].reset_index(drop=True)
-
-
-def pairs_in_radius(prepared: cov.PreparedSectors, grid: Grid) -> int:
-    """Sector-pixel pairs with the pixel centre within the sector's culling radius."""
-    xc, yc = grid.x_centres(), grid.y_centres()
-    total = 0
-    for s in range(len(prepared)):
-        dy = yc - prepared.y_m[s]
-        r2 = prepared.radius_m[s] ** 2 - dy * dy
-        half = np.sqrt(np.maximum(r2, 0.0))
-        lo = np.searchsorted(xc, prepared.x_m[s] - half, side="left")
-        hi = np.searchsorted(xc, prepared.x_m[s] + half, side="right")
-        total += int(np.where(r2 >= 0, hi - lo, 0).sum())
-    return total
 
 
 def sample_pairs(prepared, grid, opts, n_pixels: int, seed: int) -> dict:
