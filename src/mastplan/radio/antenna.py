@@ -156,7 +156,7 @@ def sector_angles_nb(
     )
 
 
-@numba.njit(cache=True, fastmath=False, inline="always")
+@numba.njit(cache=True, fastmath=False, inline="always", error_model="numpy")
 def sector_angles_trig_nb(
     dx: float,
     dy: float,

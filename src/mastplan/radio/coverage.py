@@ -336,7 +336,7 @@ def cull_radius_m(
 LN10_OVER_10 = math.log(10.0) / 10.0  # 10^(x/10) = exp(x · ln10/10)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def _tile_kernel(
     xc,
     yc,

@@ -132,7 +132,7 @@ def _rma_nlos_prime(d3d: float, hbs: float, hut: float, fc: float, h: float, w: 
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def path_loss_pair_nb(
     model: int,
     d2d: float,
@@ -312,7 +312,7 @@ def in_validity_range(
 # --- LOS probability (Table 7.4.2-1) ---
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def los_probability_nb(model: int, d2d: float, hut: float, open_office: bool) -> float:
     """LOS probability of one link (Table 7.4.2-1); ``model`` is a code from :data:`MODELS`."""
     if model == RMA:
