@@ -344,6 +344,19 @@ def coverage(
         typer.Option(help="Only this operator's sites (repeatable) [default: all]."),
     ] = None,
     load: Annotated[float, typer.Option(help="Cell load of the interferers, 0–1.")] = 1.0,
+    los_mode: Annotated[
+        str, typer.Option(help="expected (mean over the LOS probability), los or nlos.")
+    ] = "expected",
+    antenna: Annotated[
+        str,
+        typer.Option(
+            help="element (TR 38.901, 8 dBi), array (8×8 panel, SSB beam) or array-best-beam."
+        ),
+    ] = "element",
+    shadowing_seed: Annotated[
+        int | None,
+        typer.Option(help="Add seeded, spatially correlated shadow fading [default: off]."),
+    ] = None,
     database: DatabaseOpt = None,
 ) -> None:
     """Predict coverage of the on-air sites over an area: rasters, PNGs, covered area, stats."""
@@ -356,6 +369,9 @@ def coverage(
             dem=dem,
             synthetic_terrain_seed=synthetic_terrain,
             load=load,
+            los_mode=los_mode,
+            antenna=antenna,
+            shadowing_seed=shadowing_seed,
         )
         with _session(database) as session, _progress() as progress:
             task = progress.add_task(f"coverage of {area}", total=None)

@@ -43,6 +43,8 @@ class CoverageRunOptions:
     min_hole_m2: float = 10_000.0
     load: float = 1.0
     los_mode: str = "expected"
+    antenna: str = "element"
+    shadowing_seed: int | None = None
 
 
 def engine_sectors(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -141,6 +143,8 @@ def run_coverage(
             progress=progress,
             load=options.load,
             los_mode=options.los_mode,
+            antenna=options.antenna,
+            shadowing_seed=options.shadowing_seed,
         )
     except ValueError as exc:  # the engine's word on bad sector data
         raise MastplanError(f"cannot predict coverage of {area.code}: {exc}") from None

@@ -231,3 +231,40 @@ def test_radio_calibrate_writes_the_percentile_csv(tmp_path):
     assert cl == sorted(cl)
     bad = run("radio", "calibrate", "--scenario", "rma", "--out", str(out))
     assert bad.exit_code == 1 and "uma or umi" in bad.stderr
+
+
+def test_coverage_engine_options(loaded_url, tmp_path):
+    out = tmp_path / "cov"
+    res = run(
+        "coverage",
+        "--area",
+        "2019-jiefangbei-cbd",
+        "--out",
+        str(out),
+        "--resolution-m",
+        "100",
+        "--antenna",
+        "array-best-beam",
+        "--los-mode",
+        "nlos",
+        "--shadowing-seed",
+        "3",
+        "--database",
+        loaded_url,
+    )
+    assert res.exit_code == 0, res.output
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["options"]["antenna"] == "array-best-beam"
+    assert stats["options"]["shadowing_seed"] == 3
+    bad = run(
+        "coverage",
+        "--area",
+        "2019-jiefangbei-cbd",
+        "--out",
+        str(out),
+        "--antenna",
+        "dipole",
+        "--database",
+        loaded_url,
+    )
+    assert bad.exit_code == 1 and "antenna must be one of" in bad.stderr
