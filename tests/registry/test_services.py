@@ -192,3 +192,27 @@ def test_the_database_itself_refuses_a_double_booking(loaded_session, actor):
         s.scalar(select(func.count()).select_from(Structure).where(Structure.external_id == "t-1"))
         == 1
     )
+
+
+def test_add_sector_is_audited(loaded_session, actor):
+    from mastplan.registry.sites import add_sector
+
+    site = _site(loaded_session, "planned")
+    sector = add_sector(
+        loaded_session,
+        actor,
+        site.external_id,
+        sector_number=1,
+        azimuth_deg=120.0,
+        electrical_tilt_deg=6.0,
+        antenna_height_m=28.0,
+        tx_power_dbm=53.0,
+        bandwidth_mhz=100.0,
+        carrier_frequency_mhz=3550.0,
+    )
+    entry = audit(loaded_session, "sectors", str(sector.id))[-1]
+    assert entry.action == "create" and entry.after["azimuth_deg"] == 120.0
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):  # the CHECK constraint on azimuth
+        add_sector(loaded_session, actor, site.external_id, sector_number=2, azimuth_deg=400.0)
