@@ -14,11 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from mastplan.registry.audit import Actor
 from mastplan.registry.db import init_db, make_engine, session_factory
+
+# CI runs the property tests with a fixed seed so that a green run stays green; locally they
+# explore new examples every run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 BACKENDS = ("sqlite", "postgresql")
 PG_ENV = "MASTPLAN_TEST_POSTGRES_URL"
