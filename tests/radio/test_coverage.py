@@ -107,7 +107,9 @@ def test_tiling_and_culling_do_not_change_the_result():
         np.testing.assert_array_equal(base.layers[name], small.layers[name])
     loose = predict_coverage(GRID, sectors, cull_below_noise_db=200.0)
     served = np.isfinite(base.rsrp_dbm)
-    np.testing.assert_allclose(base.rsrp_dbm[served], loose.rsrp_dbm[served], atol=1e-4)
+    # a wider culling radius stretches each sector's path-loss table: the interpolation then
+    # differs by less than its 0.01 dB bound
+    np.testing.assert_allclose(base.rsrp_dbm[served], loose.rsrp_dbm[served], atol=0.01)
     # culling drops contributions below noise − 20 dB: with 6 sectors that moves the SINR by
     # at most 10·log10(1 + 6·0.01) = 0.25 dB
     np.testing.assert_allclose(base.sinr_db[served], loose.sinr_db[served], atol=0.26)
