@@ -389,6 +389,13 @@ def coverage(
             f"sites; covered {_pct(s.get('covered_share'))}, continuity "
             f"{_pct(s.get('continuity'))}"
         )
+        parts = summary.get("per_area") or []
+        if parts:
+            cont = sorted((p["statistics"]["continuity"], p["code"]) for p in parts)
+            console.print(
+                f"per key area ({len(parts)}): continuity min {_pct(cont[0][0])} "
+                f"({cont[0][1]}), median {_pct(cont[len(cont) // 2][0])}"
+            )
         console.print(f"wrote {', '.join(summary['files'])} to {out}")
 
     _run(body)
