@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import resource
 import time
 
 import numba
 import numpy as np
 import pandas as pd
-from radio_kernel import pairs_in_radius  # the sibling benchmark (same folder)
+from radio_kernel import cpu_model, pairs_in_radius  # the sibling benchmark (same folder)
 
 from mastplan.radio import antenna
 from mastplan.radio import coverage as cov
@@ -42,17 +41,6 @@ UE_H = 1.5
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def make_sectors(n_sectors: int, side_m: float, seed: int) -> pd.DataFrame:

@@ -223,7 +223,7 @@ def prepare_sectors(
         sectors["height_m"].to_numpy(float),
         options.ue_height_m,
         codes,
-        options.los_mode,
+        options,
         CULL_LEVELS_DB,
     )
     radius_levels = np.where((mech == 0.0)[:, None], radius, radius[:, :1])
@@ -296,6 +296,54 @@ CULL_LEVELS_DB = np.arange(0.0, 30.0 + 1e-9, 3.0)
 CULL_LEVEL_COS = np.cos(np.radians(65.0 * np.sqrt(CULL_LEVELS_DB / 12.0)))
 
 
+SECTOR_CHUNK = 256  # sectors evaluated at a time in the per-sector distance ladders
+
+
+def mode_path_loss_db(
+    codes: np.ndarray,
+    h_bs_m: np.ndarray,
+    h_ut_m: float,
+    f_ghz: np.ndarray,
+    distances_m: np.ndarray,
+    options: CoverageOptions,
+) -> np.ndarray:
+    """The path loss a prediction uses — LOS, NLOS or the LOS-probability-weighted mean,
+    without terrain — of each sector (rows) at its own distances (columns, d2D in m).
+
+    Computed with :func:`path_loss_db` and :func:`los_probability`, the one implementation of
+    the formulas, per model and in chunks of :data:`SECTOR_CHUNK` sectors (bounded memory).
+    """
+    out = np.empty(distances_m.shape)
+    names = {v: k for k, v in MODELS.items()}
+    kw = {
+        "h_e_m": options.h_e_m,
+        "h_building_m": options.h_building_m,
+        "street_width_m": options.street_width_m,
+    }
+    for code in np.unique(codes):
+        model = names[int(code)]
+        same = np.flatnonzero(codes == code)
+        for start in range(0, len(same), SECTOR_CHUNK):
+            rows = same[start : start + SECTOR_CHUNK]
+            d = distances_m[rows]
+            args = (d, h_bs_m[rows, None], h_ut_m, f_ghz[rows, None])
+            pl_los = path_loss_db(model, *args, True, **kw)
+            if options.los_mode == "los":
+                out[rows] = pl_los
+                continue
+            pl_nlos = path_loss_db(model, *args, False, **kw)
+            if options.los_mode == "nlos":
+                out[rows] = pl_nlos
+                continue
+            p = (
+                los_probability(model, d, h_ut_m)
+                if int(code) in (UMA, UMI, RMA)
+                else np.ones_like(pl_los)
+            )
+            out[rows] = -10.0 * np.log10(p * 10 ** (-pl_los / 10) + (1 - p) * 10 ** (-pl_nlos / 10))
+    return out
+
+
 def cull_radius_m(
     max_rsrp_at_0_dbm: np.ndarray,
     floor_dbm: np.ndarray,
@@ -303,45 +351,29 @@ def cull_radius_m(
     h_bs_m: np.ndarray,
     h_ut_m: float,
     codes: np.ndarray,
-    los_mode: str = "los",
+    options: CoverageOptions,
     offsets_db: np.ndarray | None = None,
 ) -> np.ndarray:
     """The distance beyond which a sector stays below the floor at full antenna gain.
 
-    The path loss is the one the prediction uses (LOS, NLOS, or the LOS-probability-weighted
-    mean), without terrain, which can only add loss; it grows with distance (an invariant the
-    tests check), so the radius is the last distance on a fine logarithmic ladder where
-    ``max_rsrp − offset − PL(d) ≥ floor``. Returns one column per offset in ``offsets_db``.
+    The path loss is the prediction's (:func:`mode_path_loss_db`), without terrain, which can
+    only add loss; it grows with distance (an invariant the tests check), so the radius is the
+    last distance on a fine logarithmic ladder where ``max_rsrp − offset − PL(d) ≥ floor``.
+    Returns one column per offset in ``offsets_db``.
     """
-    ladder = np.geomspace(10.0, 200_000.0, 600)
     offsets_db = np.zeros(1) if offsets_db is None else offsets_db
+    ladder = np.broadcast_to(np.geomspace(10.0, 200_000.0, 600), (len(f_ghz), 600))
+    pl = mode_path_loss_db(codes, h_bs_m, h_ut_m, f_ghz, ladder, options)
     out = np.empty((len(f_ghz), len(offsets_db)))
-    names = {v: k for k, v in MODELS.items()}
-    for i in range(len(f_ghz)):
-        model = names[int(codes[i])]
-        pl_los = path_loss_db(model, ladder, h_bs_m[i], h_ut_m, f_ghz[i], True)
-        if los_mode == "los":
-            pl = pl_los
-        else:
-            pl_nlos = path_loss_db(model, ladder, h_bs_m[i], h_ut_m, f_ghz[i], False)
-            if los_mode == "nlos":
-                pl = pl_nlos
-            else:
-                p = (
-                    los_probability(model, ladder, h_ut_m)
-                    if int(codes[i]) in (UMA, UMI, RMA)
-                    else np.ones_like(ladder)
-                )
-                pl = -10.0 * np.log10(p * 10 ** (-pl_los / 10) + (1 - p) * 10 ** (-pl_nlos / 10))
-        for j, offset in enumerate(offsets_db):
-            ok = np.flatnonzero(max_rsrp_at_0_dbm[i] - offset - pl >= floor_dbm[i])
-            out[i, j] = ladder[min(ok[-1] + 1, len(ladder) - 1)] if len(ok) else 0.0
+    for j, offset in enumerate(offsets_db):
+        ok = (max_rsrp_at_0_dbm - offset - floor_dbm)[:, None] - pl >= 0
+        last = np.where(ok.any(axis=1), 599 - np.argmax(ok[:, ::-1], axis=1), -1)
+        out[:, j] = np.where(last >= 0, ladder[0, np.minimum(last + 1, 599)], 0.0)
     return out
 
 
 LN10_OVER_10 = math.log(10.0) / 10.0  # 10^(x/10) = exp(x · ln10/10)
 PL_TABLE_POINTS = 2048  # per sector, uniform in log10(d2D) from 10 m to the culling radius
-PL_TABLE_CHUNK = 256  # sectors tabulated at a time
 
 
 def path_loss_table_db(
@@ -354,43 +386,18 @@ def path_loss_table_db(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each sector's path loss of the prediction's LOS mode, tabulated against log10(d2D).
 
-    Sampled from :func:`path_loss_db` and :func:`los_probability` (the one implementation of
-    the formulas) on :data:`PL_TABLE_POINTS` points from 10 m to the culling radius; the kernel
-    interpolates linearly in log-distance, which is exact on each log-linear piece of the
-    TR 38.901 formulas and off by < 0.01 dB in the one cell around a breakpoint. Returns the
-    table (float32, sectors × points) and 1/Δu per sector.
+    Sampled with :func:`mode_path_loss_db` on :data:`PL_TABLE_POINTS` points from 10 m to the
+    culling radius; the kernel interpolates linearly in log-distance, which is exact on each
+    log-linear piece of the TR 38.901 formulas and off by < 0.01 dB in the one cell around a
+    breakpoint. Returns the table (float32, sectors × points) and 1/Δu per sector.
     """
-    n = len(codes)
     u_max = np.log10(np.maximum(radius_m, 20.0))
     frac = np.linspace(0.0, 1.0, PL_TABLE_POINTS)[None, :]
-    table = np.empty((n, PL_TABLE_POINTS), dtype=np.float32)
-    names = {v: k for k, v in MODELS.items()}
-    kw = {
-        "h_e_m": options.h_e_m,
-        "h_building_m": options.h_building_m,
-        "street_width_m": options.street_width_m,
-    }
-    for code in np.unique(codes):
-        model = names[int(code)]
-        same = np.flatnonzero(codes == code)
-        for start in range(0, len(same), PL_TABLE_CHUNK):  # bounded temporary memory
-            rows = same[start : start + PL_TABLE_CHUNK]
-            d = 10.0 ** (1.0 + (u_max[rows, None] - 1.0) * frac)
-            args = (d, h_bs_m[rows, None], h_ut_m, f_ghz[rows, None])
-            pl_los = path_loss_db(model, *args, True, **kw)
-            pl_nlos = path_loss_db(model, *args, False, **kw)
-            if options.los_mode == "los":
-                pl = pl_los
-            elif options.los_mode == "nlos":
-                pl = pl_nlos
-            else:
-                p = (
-                    los_probability(model, d, h_ut_m)
-                    if int(code) in (UMA, UMI, RMA)
-                    else np.ones_like(pl_los)
-                )
-                pl = -10.0 * np.log10(p * 10 ** (-pl_los / 10) + (1 - p) * 10 ** (-pl_nlos / 10))
-            table[rows] = pl
+    table = np.empty((len(codes), PL_TABLE_POINTS), dtype=np.float32)
+    for start in range(0, len(codes), SECTOR_CHUNK):  # the float64 ladder, a chunk at a time
+        rows = slice(start, start + SECTOR_CHUNK)
+        d = 10.0 ** (1.0 + (u_max[rows, None] - 1.0) * frac)
+        table[rows] = mode_path_loss_db(codes[rows], h_bs_m[rows], h_ut_m, f_ghz[rows], d, options)
     inv_du = (PL_TABLE_POINTS - 1) / (u_max - 1.0)
     return table, inv_du
 
