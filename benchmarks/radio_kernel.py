@@ -21,9 +21,8 @@ same run, by
 
 Then mastplan's kernel with a synthetic terrain against the same kernel without it, and
 (unless ``--no-profile``) what a kernel evaluation costs: the kernel per LOS mode, the
-cost of each building block called alone, and a prototype of the kernel with the per-sector
-constants hoisted and the LOS/NLOS mix done in the linear domain (a what-if for the profile,
-not used by the package). Prints Markdown tables for docs/performance.md.
+cost of each building block called alone (as the package computes it, and with the per-sector
+constants hoisted). Prints Markdown tables for docs/performance.md.
 
     python benchmarks/radio_kernel.py                  # 300 sectors × 256² pixels
     python benchmarks/radio_kernel.py --quick          # smaller, for a smoke test
@@ -397,7 +396,7 @@ def crrm_expected(df: pd.DataFrame, p_re_dbm: float, px, py, chunk_px: int) -> d
 
 
 # ---------------------------------------------------------------------------------------------
-# Profile: cost of the building blocks, and a hoisted prototype
+# Profile: cost of the building blocks
 # ---------------------------------------------------------------------------------------------
 
 
@@ -456,8 +455,8 @@ COMPONENTS = (
     ("expected-mode mix + 10^(RSRP/10) for the carrier sum", (7, 8)),
 )
 COMPONENT_HOW = (
-    "kernel: sector_gain_dbi_nb — sin/cos of azimuth and tilt, wrap by %, per pair; "
-    "hoisted: sin/cos per sector",
+    "kernel: sector_gain_dbi_nb — sin/cos of azimuth and tilt per pair, no angles behind the "
+    "sector (A_H ≥ A_max); hoisted: sin/cos per sector, always both atan2",
     "kernel: path_loss_nb twice (NLOS recomputes LOS; log10 d3D, log10 fc, breakpoint each "
     "time); hoisted: one log10(d3D²), per-sector constants",
     "kernel: los_probability_nb (computes the C'(h_UT) term's exp and power even when "
@@ -506,55 +505,6 @@ def hoisted_constants(prepared: cov.PreparedSectors) -> tuple[np.ndarray, ...]:
         28.0 + lg_fc, 28.0 + lg_fc - 9.0 * np.log10(d_bp * d_bp + (h - UE_H) ** 2),
         d_bp, 13.54 + lg_fc - 0.6 * (UE_H - 1.5),
     )  # fmt: skip
-
-
-@numba.njit(parallel=True)
-def _prototype_kernel(xc, yc, s_x, s_y, s_dz, et, pre, hc, top, top_idx, mw):  # pragma: no cover
-    """What-if: the kernel's element + UMa expected-mode evaluation with every per-sector
-    constant hoisted (sin/cos of azimuth and tilt, log10(fc), breakpoint terms), one log10 of
-    d3D shared by the LOS and NLOS formulas, the mix and the carrier sum in the linear domain
-    and the strongest servers compared in mW (converted to dBm only at the end)."""
-    sa, ca, cb, sb, c_los1, c_los2, d_bp, c_nlos = hc
-    k = top.shape[2]
-    for row in numba.prange(yc.size):
-        y = yc[row]
-        for s in range(s_x.size):
-            dy = y - s_y[s]
-            dz = s_dz[s]
-            for col in range(xc.size):
-                dx = xc[col] - s_x[s]
-                d2 = math.sqrt(dx * dx + dy * dy)
-                gain = _element_gain_hoisted(dx, dy, dz, sa[s], ca[s], cb[s], sb[s], et[s])
-                pl_los, pl_nlos = _uma_hoisted(d2, dz, c_los1[s], c_los2[s], d_bp[s], c_nlos[s])
-                p = _los_probability_uma_low_ue(max(d2, 10.0))
-                e = pre[s] + gain
-                v = p * math.exp((e - pl_los) * LN10_10)
-                if p < 1.0:
-                    v += (1.0 - p) * math.exp((e - pl_nlos) * LN10_10)
-                mw[row, col] += v
-                if v > top[row, col, k - 1]:
-                    pos = k - 1
-                    while pos > 0 and top[row, col, pos - 1] < v:
-                        top[row, col, pos] = top[row, col, pos - 1]
-                        top_idx[row, col, pos] = top_idx[row, col, pos - 1]
-                        pos -= 1
-                    top[row, col, pos] = v
-                    top_idx[row, col, pos] = s
-
-
-def run_prototype(grid: Grid, prepared: cov.PreparedSectors) -> dict:
-    ny, nx = grid.shape
-    top = np.zeros((ny, nx, cov.TOP_K))
-    top_idx = np.full((ny, nx, cov.TOP_K), -1, dtype=np.int64)
-    mw = np.zeros((ny, nx))
-    dz = UE_H - (prepared.ground_m + prepared.height_m)
-    _prototype_kernel(
-        grid.x_centres(), grid.y_centres(), prepared.x_m, prepared.y_m, dz,
-        prepared.elec_tilt_deg, prepared.p_re_dbm, hoisted_constants(prepared), top, top_idx, mw,
-    )  # fmt: skip
-    best_rsrp = 10.0 * np.log10(top[:, :, 0]).ravel()
-    return {"best_rsrp": best_rsrp, "best": top_idx[:, :, 0].ravel(),
-            "sinr": sinr_db(best_rsrp, mw.ravel())}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -684,6 +634,17 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"\nCulled run: median culling radius {radius:,.0f} m (expected mode); "
         "the pixels are all within it, so culling removes almost nothing at this size."
+    )
+    n = min(n_px, 4096)
+    _, phi = antenna.sector_angles(
+        px[None, :n] - df["x_m"].to_numpy()[:, None], py[None, :n] - df["y_m"].to_numpy()[:, None],
+        UE_H - df["height_m"].to_numpy()[:, None], df["azimuth_deg"].to_numpy()[:, None],
+        df["mechanical_tilt_deg"].to_numpy()[:, None],
+    )  # fmt: skip
+    behind = np.mean(12.0 * (phi / 65.0) ** 2 >= 30.0)
+    print(
+        f"Behind the sector (|φ'| ≥ 102.8°, A_H alone at A_max: gain −22 dBi without the two "
+        f"atan2): {behind:.1%} of a sample of {phi.size:,} pairs."
     )
 
     if not args.no_crrm and crrm_available():
@@ -827,24 +788,6 @@ def profile(df, grid, args, n_threads) -> None:
     print("\nWhat differs:\n")
     for (name, _), how in zip(COMPONENTS[1:], COMPONENT_HOW, strict=True):
         print(f"- {name}: {how}")
-
-    out_kernel = run_kernel(grid, prepared, cov.CoverageOptions(tile_px=args.px))
-    run_prototype(make_grid(8, args.resolution_m), prepared)  # compile
-    proto = []
-    for threads in sorted({1, n_threads}):
-        numba.set_num_threads(threads)
-        sec, out = best_of(lambda: run_prototype(grid, prepared), args.repeat)
-        proto.append((threads, sec))
-    numba.set_num_threads(n_threads)
-    k_sec = {t: s for m, t, s in rows if m == "expected"}
-    print("\nPrototype with per-sector constants hoisted and the mix in the linear domain "
-          "(expected mode, all pairs, same top-8 and carrier sum):\n")  # fmt: skip
-    print("| threads | kernel evaluations/s | prototype evaluations/s | speed-up |")
-    print("|---:|---:|---:|---:|")
-    for threads, sec in proto:
-        print(f"| {threads} | {pairs / k_sec[threads] / 1e6:,.2f} M | {pairs / sec / 1e6:,.2f} M "
-              f"| {k_sec[threads] / sec:.2f} |")  # fmt: skip
-    print(f"\n- agreement prototype vs kernel: {agreement(out, out_kernel)}")
 
 
 if __name__ == "__main__":

@@ -195,6 +195,34 @@ def test_sector_gain_stays_within_the_element_bounds(dx, dy, dz, az, mech, elec)
     assert -22.0 - 1e-9 <= g <= 8.0 + 1e-9
 
 
+@settings(max_examples=500, deadline=None)
+@given(FINITE, FINITE, FINITE, ANGLE, st.floats(-30.0, 30.0), st.floats(-20.0, 20.0))
+def test_sector_gain_is_the_element_at_the_closed_form_angles(dx, dy, dz, az, mech, elec):
+    # the gain path skips the angles behind the sector, where A_H alone reaches A_max; it must
+    # equal Table 7.3-1 applied to the 38.901 closed-form angles everywhere, in front and behind
+    r = math.sqrt(dx * dx + dy * dy + dz * dz)
+    if r < 1e-3:
+        return
+    theta, phi = _angles_closed_form(dx, dy, dz, az, mech)
+    if not 0.1 < theta < 179.9:  # φ' ill-conditioned on the local z axis (see above)
+        return
+    expected = 8.0 - min(_a_v(theta - elec) + _a_h(phi), 30.0)
+    # acos in the closed form is good to 1e-5° (≤ 0.4 dB/° × 1e-5° in A_V)
+    assert sector_gain_dbi(dx, dy, dz, az, mech, elec) == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("side", [1.0, -1.0])
+@pytest.mark.parametrize("offset_deg", [-1e-6, 0.0, 1e-6, 0.5, -0.5])
+def test_sector_gain_is_continuous_where_the_horizontal_cut_reaches_a_max(side, offset_deg):
+    # A_H = 12·(φ/65)² = 30 dB at |φ| = 65·√2.5 = 102.7740…°; receiver at the horizon,
+    # sector facing north, no tilt: A_V = 0, so G = 8 − min(A_H, 30)
+    phi_sat = 65.0 * math.sqrt(2.5)
+    phi = side * (phi_sat + offset_deg)  # counter-clockwise from boresight (north)
+    bearing = math.radians(-phi)  # compass bearing of the receiver
+    g = sector_gain_dbi(1000.0 * math.sin(bearing), 1000.0 * math.cos(bearing), 0.0, 0.0)
+    assert g == pytest.approx(8.0 - min(12.0 * (phi / 65.0) ** 2, 30.0), abs=1e-9)
+
+
 # --- arrays -----------------------------------------------------------------------------------
 
 

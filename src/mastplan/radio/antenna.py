@@ -71,6 +71,7 @@ __all__ = [
     "sector_angles_nb",
     "sector_gain_dbi",
     "sector_gain_dbi_nb",
+    "sector_gain_trig_dbi_nb",
     "write_msi",
 ]
 
@@ -156,6 +157,17 @@ def sector_angles_nb(
     )
 
 
+@numba.njit(cache=True, fastmath=False, inline="always")
+def _local_frame_nb(
+    dx: float, dy: float, dz: float, sin_az: float, cos_az: float, sin_tilt: float, cos_tilt: float
+) -> tuple[float, float, float]:
+    """(x', y', z') of the direction in the sector's local frame: x' on the tilted boresight,
+    y' to its left (counter-clockwise seen from above), z' up (TR 38.901 §7.1.3)."""
+    forward = dx * sin_az + dy * cos_az  # along the horizontal boresight
+    left = -dx * cos_az + dy * sin_az  # 90° counter-clockwise from it
+    return cos_tilt * forward - sin_tilt * dz, left, sin_tilt * forward + cos_tilt * dz
+
+
 @numba.njit(cache=True, fastmath=False, inline="always", error_model="numpy")
 def sector_angles_trig_nb(
     dx: float,
@@ -168,10 +180,7 @@ def sector_angles_trig_nb(
 ) -> tuple[float, float]:
     """:func:`sector_angles_nb` with the sines and cosines of azimuth and mechanical tilt given,
     so a loop over many receivers of one sector computes them once."""
-    forward = dx * sin_az + dy * cos_az  # along the horizontal boresight
-    left = -dx * cos_az + dy * sin_az  # 90° counter-clockwise from it
-    x_l = cos_tilt * forward - sin_tilt * dz
-    z_l = sin_tilt * forward + cos_tilt * dz
+    x_l, left, z_l = _local_frame_nb(dx, dy, dz, sin_az, cos_az, sin_tilt, cos_tilt)
     theta = math.degrees(math.atan2(math.sqrt(x_l * x_l + left * left), z_l))
     phi = math.degrees(math.atan2(left, x_l))
     return theta, phi
@@ -192,17 +201,42 @@ def sector_gain_dbi_nb(
     tilt centres the element's vertical cut at θ' = 90° + ``elec_tilt_deg`` (single-element
     model of an electrically tilted antenna).
     """
-    theta, phi = sector_angles_nb(dx, dy, dz, azimuth_deg, mech_tilt_deg)
-    return TR38901_G_MAX_DBI - _element_att_db_nb(theta, phi, elec_tilt_deg)
+    az = math.radians(azimuth_deg)
+    beta = math.radians(mech_tilt_deg)
+    return sector_gain_trig_dbi_nb(
+        dx, dy, dz, math.sin(az), math.cos(az), math.sin(beta), math.cos(beta), elec_tilt_deg
+    )
 
 
-@numba.njit(cache=True, fastmath=False, inline="always")
-def element_gain_from_angles_dbi_nb(
-    theta_deg: float, phi_deg: float, elec_tilt_deg: float
+# Where the horizontal cut alone reaches A_max (|φ'| ≥ φ_3dB·√(A_max/12) ≈ 102.8°), the
+# element's attenuation is A_max whatever θ' is: cos φ' at that angle.
+_COS_PHI_AT_A_MAX = math.cos(math.radians(TR38901_PHI_3DB_DEG * math.sqrt(TR38901_A_MAX_DB / 12.0)))
+
+
+@numba.njit(cache=True, fastmath=False, inline="always", error_model="numpy")
+def sector_gain_trig_dbi_nb(
+    dx: float,
+    dy: float,
+    dz: float,
+    sin_az: float,
+    cos_az: float,
+    sin_tilt: float,
+    cos_tilt: float,
+    elec_tilt_deg: float,
 ) -> float:
-    """Gain (dBi) of the TR 38.901 element at local angles, vertical cut centred at
-    90° + ``elec_tilt_deg`` (the last step of :func:`sector_gain_dbi_nb`)."""
-    return TR38901_G_MAX_DBI - _element_att_db_nb(theta_deg, phi_deg, elec_tilt_deg)
+    """:func:`sector_gain_dbi_nb` with the sines and cosines of azimuth and mechanical tilt
+    given (a loop over many receivers of one sector computes them once).
+
+    Behind the sector, where the horizontal cut alone reaches A_max, the gain is
+    G_E,max − A_max without computing the angles (two ``atan2`` saved for ~40 % of a map).
+    """
+    x_l, left, z_l = _local_frame_nb(dx, dy, dz, sin_az, cos_az, sin_tilt, cos_tilt)
+    rho = math.sqrt(x_l * x_l + left * left)
+    if x_l < _COS_PHI_AT_A_MAX * rho:  # cos φ' < cos φ'_sat: |φ'| beyond the A_max angle
+        return TR38901_G_MAX_DBI - TR38901_A_MAX_DB
+    theta = math.degrees(math.atan2(rho, z_l))
+    phi = math.degrees(math.atan2(left, x_l))
+    return TR38901_G_MAX_DBI - _element_att_db_nb(theta, phi, elec_tilt_deg)
 
 
 @numba.njit(cache=True, fastmath=False)

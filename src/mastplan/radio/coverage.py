@@ -489,19 +489,23 @@ def _tile_kernel(
                         continue
                 rx_ground = ground[row, col] if use_terrain else 0.0
                 dz = rx_ground + ue_h - (s_ground[s] + s_h[s])
-                theta, phi = antenna.sector_angles_trig_nb(
-                    dx, dy, dz, s_sin_az[s], s_cos_az[s], s_sin_mt[s], s_cos_mt[s]
-                )
                 if ant_mode == ANT_ELEMENT:
-                    gain = antenna.element_gain_from_angles_dbi_nb(theta, phi, s_etilt[s])
-                elif ant_mode == ANT_ARRAY:
-                    gain = antenna.array_gain_dbi_nb(
-                        theta, phi, arr_m, arr_n, arr_d, arr_d, s_etilt[s], 0.0
-                    )
+                    gain = antenna.sector_gain_trig_dbi_nb(
+                        dx, dy, dz, s_sin_az[s], s_cos_az[s], s_sin_mt[s], s_cos_mt[s],
+                        s_etilt[s],
+                    )  # fmt: skip
                 else:
-                    gain = antenna.best_beam_gain_dbi_nb(
-                        theta, phi, arr_m, arr_n, arr_d, arr_d, beam_tilts, cb_az
+                    theta, phi = antenna.sector_angles_trig_nb(
+                        dx, dy, dz, s_sin_az[s], s_cos_az[s], s_sin_mt[s], s_cos_mt[s]
                     )
+                    if ant_mode == ANT_ARRAY:
+                        gain = antenna.array_gain_dbi_nb(
+                            theta, phi, arr_m, arr_n, arr_d, arr_d, s_etilt[s], 0.0
+                        )
+                    else:
+                        gain = antenna.best_beam_gain_dbi_nb(
+                            theta, phi, arr_m, arr_n, arr_d, arr_d, beam_tilts, cb_az
+                        )
                 e = s_pre[s] + gain  # dBm per RE before the path loss
                 if s_sigma[s] > 0.0:
                     e += s_sigma[s] * shadowing_at_nb(shadow, s_field[s], xc[col], y)
