@@ -217,7 +217,7 @@ def prepare_sectors(
     )
     sigma, field, components = _shadowing(sectors, codes, x, y, options)
     radius = cull_radius_m(
-        p_re + _max_gain_dbi(options) + 2.0 * sigma,  # 2σ of shadowing above the mean
+        p_re + max_gain_dbi(options) + 2.0 * sigma,  # 2σ of shadowing above the mean
         floor,
         f,
         sectors["height_m"].to_numpy(float),
@@ -280,7 +280,7 @@ def _shadowing(
     return sigma, field.astype(np.int64), np.ascontiguousarray(unit)
 
 
-def _max_gain_dbi(options: CoverageOptions) -> float:
+def max_gain_dbi(options: CoverageOptions) -> float:
     gain = antenna.TR38901_G_MAX_DBI
     if options.antenna != "element":
         gain += 10.0 * math.log10(options.array_rows * options.array_cols)
@@ -402,6 +402,31 @@ def path_loss_table_db(
     return table, inv_du
 
 
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def table_path_loss_db_nb(pl_table, pl_inv_du, s, d2sq):  # pragma: no cover - numba
+    """Sector ``s``'s path loss at squared distance ``d2sq`` (m²), interpolated in its table
+    (:func:`path_loss_table_db`) linearly in log-distance; d2D below 10 m is taken as 10 m."""
+    t = (0.5 * math.log10(max(d2sq, 100.0)) - 1.0) * pl_inv_du[s]
+    i = min(int(t), pl_table.shape[1] - 2)
+    w = t - i
+    return pl_table[s, i] + w * (pl_table[s, i + 1] - pl_table[s, i])
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def sector_gain_nb(
+    ant_mode, dx, dy, dz, sin_az, cos_az, sin_mt, cos_mt, etilt, arr_m, arr_n, arr_d, beam_tilts,
+    cb_az,
+):  # pragma: no cover - numba  # fmt: skip
+    """Gain (dBi) of one sector towards (dx, dy, dz) for the prediction's antenna model: the
+    38.901 element, a panel's fixed beam, or its best beam of the codebook."""
+    if ant_mode == ANT_ELEMENT:
+        return antenna.sector_gain_trig_dbi_nb(dx, dy, dz, sin_az, cos_az, sin_mt, cos_mt, etilt)
+    theta, phi = antenna.sector_angles_trig_nb(dx, dy, dz, sin_az, cos_az, sin_mt, cos_mt)
+    if ant_mode == ANT_ARRAY:
+        return antenna.array_gain_dbi_nb(theta, phi, arr_m, arr_n, arr_d, arr_d, etilt, 0.0)
+    return antenna.best_beam_gain_dbi_nb(theta, phi, arr_m, arr_n, arr_d, arr_d, beam_tilts, cb_az)
+
+
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _tile_kernel(
     xc,
@@ -460,7 +485,6 @@ def _tile_kernel(
     ny = yc.size
     nx = xc.size
     k = top_mw.shape[2]
-    n_table = pl_table.shape[1]
     for row in numba.prange(ny):
         y = yc[row]
         for j in range(sel.size):
@@ -489,31 +513,15 @@ def _tile_kernel(
                         continue
                 rx_ground = ground[row, col] if use_terrain else 0.0
                 dz = rx_ground + ue_h - (s_ground[s] + s_h[s])
-                if ant_mode == ANT_ELEMENT:
-                    gain = antenna.sector_gain_trig_dbi_nb(
-                        dx, dy, dz, s_sin_az[s], s_cos_az[s], s_sin_mt[s], s_cos_mt[s],
-                        s_etilt[s],
-                    )  # fmt: skip
-                else:
-                    theta, phi = antenna.sector_angles_trig_nb(
-                        dx, dy, dz, s_sin_az[s], s_cos_az[s], s_sin_mt[s], s_cos_mt[s]
-                    )
-                    if ant_mode == ANT_ARRAY:
-                        gain = antenna.array_gain_dbi_nb(
-                            theta, phi, arr_m, arr_n, arr_d, arr_d, s_etilt[s], 0.0
-                        )
-                    else:
-                        gain = antenna.best_beam_gain_dbi_nb(
-                            theta, phi, arr_m, arr_n, arr_d, arr_d, beam_tilts, cb_az
-                        )
+                gain = sector_gain_nb(
+                    ant_mode, dx, dy, dz, s_sin_az[s], s_cos_az[s], s_sin_mt[s], s_cos_mt[s],
+                    s_etilt[s], arr_m, arr_n, arr_d, beam_tilts, cb_az,
+                )  # fmt: skip
                 e = s_pre[s] + gain  # dBm per RE before the path loss
                 if s_sigma[s] > 0.0:
                     e += s_sigma[s] * shadowing_at_nb(shadow, s_field[s], xc[col], y)
                 # the mode's path loss, interpolated in log-distance (see path_loss_table_db)
-                t = (0.5 * math.log10(max(d2sq, 100.0)) - 1.0) * pl_inv_du[s]
-                i = min(int(t), n_table - 2)
-                w = t - i
-                pl = pl_table[s, i] + w * (pl_table[s, i + 1] - pl_table[s, i])
+                pl = table_path_loss_db_nb(pl_table, pl_inv_du, s, d2sq)
                 v = math.exp((e - pl) * LN10_OVER_10)
                 if v < s_floor_mw[s]:
                     continue  # below the floor before terrain, which can only add loss
