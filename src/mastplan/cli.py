@@ -464,3 +464,154 @@ def synth_structures_cmd(
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+@app.command()
+def plan(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    area: Annotated[
+        str | None,
+        typer.Option(help="Key-area code, district code or phase:YEAR (key area by key area)."),
+    ] = None,
+    area_file: Annotated[
+        Path | None, typer.Option(help="Plan the polygon(s) of this file instead (any CRS).")
+    ] = None,
+    phased: Annotated[
+        bool, typer.Option(help="The whole 2019 → 2020 → 2021 roll-out of the key areas.")
+    ] = False,
+    operator: Annotated[
+        list[str] | None,
+        typer.Option(help="Operator code (repeatable; several = joint and separate plans)."),
+    ] = None,
+    target_rsrp_dbm: Annotated[
+        float | None, typer.Option(help="SS-RSRP target [default: the key area's, −105].")
+    ] = None,
+    target_sinr_db: Annotated[
+        float | None, typer.Option(help="SINR target [default: the key area's, −3].")
+    ] = None,
+    target_share: Annotated[
+        float | None, typer.Option(help="Share of the area at target [default: 0.95].")
+    ] = None,
+    target_continuity: Annotated[
+        float | None, typer.Option(help="Continuity (连片) target [default: 0.90].")
+    ] = None,
+    solver: Annotated[str, typer.Option(help="milp, greedy or auto.")] = "auto",
+    time_limit_s: Annotated[float, typer.Option(help="MILP time limit per problem.")] = 60.0,
+    resolution_m: Annotated[float, typer.Option(help="Test-point spacing in metres.")] = 25.0,
+    min_isd_m: Annotated[float, typer.Option(help="Minimum inter-site distance (0: off).")] = 0.0,
+    budget_yuan: Annotated[
+        float | None, typer.Option(help="Maximise coverage within this budget instead.")
+    ] = None,
+    load: Annotated[float, typer.Option(help="Cell load of the interferers, 0–1.")] = 0.5,
+    costs: Annotated[
+        Path | None, typer.Option(help="Cost model YAML [default: the packaged one].")
+    ] = None,
+    record: Annotated[
+        bool, typer.Option(help="Record the planned sites in the registry (status planned).")
+    ] = True,
+    greenfield: Annotated[
+        bool, typer.Option(help="Ignore the 5G sites on air (plan from the 2019 start).")
+    ] = False,
+    user: Annotated[str | None, typer.Option(help="Who plans (audit log).")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Plan share-first least-cost 5G sites over an area: sites, rasters before/after, plan.json."""
+    from mastplan.plan_run import PlanOptions, area_from_file, run_phased, run_plan
+
+    if sum(x is not None for x in (area, area_file)) + int(phased) != 1:
+        _fail("give exactly one of --area, --area-file and --phased")
+    options = PlanOptions(
+        operators=tuple(operator or ("china-mobile",)),
+        target_rsrp_dbm=target_rsrp_dbm,
+        target_sinr_db=target_sinr_db,
+        target_share=target_share,
+        target_continuity=target_continuity,
+        resolution_m=resolution_m,
+        solver=solver,
+        time_limit_s=time_limit_s,
+        min_isd_m=min_isd_m,
+        budget_yuan=budget_yuan,
+        load=load,
+        costs_file=costs,
+        greenfield=greenfield,
+    )
+
+    def body() -> None:
+        with _session(database) as session, _progress() as progress:
+            task = progress.add_task("planning", total=None)
+            actor = Actor(current_user(user), "mastplan plan") if record else None
+            say = lambda msg: progress.update(task, description=msg)  # noqa: E731
+            if phased:
+                summary = run_phased(session, out, options, actor, say)
+                for y in summary["years"]:
+                    console.print(
+                        f"{y['year']}: {y['sites']} sites ({y['new_towers']} new towers), "
+                        f"{y['cost_yuan']:,.0f} yuan{'' if y['feasible'] else ' — TARGET MISSED'}"
+                    )
+                console.print(f"total {summary['total_sites']} sites, "
+                              f"{summary['total_cost_yuan']:,.0f} yuan; wrote {out}")  # fmt: skip
+                return
+            target = area_from_file(area_file) if area_file is not None else area
+            summary = run_plan(session, target, out, options, actor, say)
+        _print_plan(summary, out)
+
+    _run(body)
+
+
+def _print_plan(summary: dict[str, Any], out: Path) -> None:
+    t = summary["totals"]
+    console.print(
+        f"{summary['area']['name_zh']} {summary['area']['name_en']}: {t['sites']} sites "
+        f"({t['on_existing_structures']} on existing structures, {t['new_towers']} new towers), "
+        f"{t['cost_yuan']:,.0f} yuan"
+    )
+    for a in summary["areas"]:
+        for op, p in a["operators"].items():
+            if not p["feasible"]:
+                console.print(f"[red]{a['code']} {op}: target missed[/red] — {p['explanation']}")
+                continue
+            gap = p["solution"]["gap"]
+            console.print(
+                f"{a['code']} {op}: {p['sites']} sites, {p['cost_yuan']:,.0f} yuan, coverage "
+                f"{_pct(p['before']['covered_share'])} → {_pct(p['after']['covered_share'])}, "
+                f"continuity {_pct(p['after']['continuity'])}, solver "
+                f"{p['solution']['solver']} gap {'n/a' if gap is None else f'{gap:.2%}'}"
+            )
+    if summary.get("sharing"):
+        s = summary["sharing"]
+        console.print(
+            f"sharing: joint {s['joint_cost_yuan']:,.0f} vs separate "
+            f"{s['separate_cost_yuan']:,.0f} yuan — saving {s['saving_yuan']:,.0f} "
+            f"({s['saving_share']:.1%})"
+        )
+    if summary.get("recorded"):
+        console.print(f"recorded in the registry: {summary['recorded']}")
+    if not summary["feasible"]:
+        _fail(f"the target cannot be met; nothing recorded (see {out / 'plan.json'})")
+    console.print(f"wrote {', '.join(summary['files'])} to {out}")
+
+
+@app.command()
+def consolidate(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    area: Annotated[
+        str | None, typer.Option(help="Key-area code, district code or phase:YEAR [default: all].")
+    ] = None,
+    link_m: Annotated[float, typer.Option(help="Poles this close are linked.")] = 15.0,
+    corridor_m: Annotated[
+        float, typer.Option(help="A cluster's poles lie within this of one street line.")
+    ] = 8.0,
+    min_owners: Annotated[int, typer.Option(help="Distinct owners a cluster needs.")] = 2,
+    database: DatabaseOpt = None,
+) -> None:
+    """多杆合一: clusters of poles of different owners that could become one smart pole."""
+    from mastplan.consolidation_run import ConsolidationOptions, run_consolidation
+
+    def body() -> None:
+        options = ConsolidationOptions(link_m=link_m, corridor_m=corridor_m, min_owners=min_owners)
+        with _session(database) as session:
+            summary = run_consolidation(session, area, out, options)
+        console.print(json.dumps(summary, ensure_ascii=False, indent=2, default=str)[:2000])
+        console.print(f"wrote {out}")
+
+    _run(body)

@@ -29,11 +29,13 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Final
 
 import yaml
 
 from mastplan.errors import MastplanError
+from mastplan.planning.costs import CostModel
 from mastplan.registry.enums import OrgKind, StructureKind
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "TargetSpec",
     "TaskSpec",
     "load_columns",
+    "load_cost_model",
     "load_organisations",
     "load_synthetic_owners",
     "load_targets",
@@ -58,6 +61,7 @@ __all__ = [
 PACKAGE: Final = "mastplan.data.chongqing"
 ORGANISATIONS_FILE: Final = "organisations.yaml"
 SYNTHETIC_OWNERS_FILE: Final = "synthetic_owners.yaml"
+COST_MODEL_FILE: Final = "planning_costs.yaml"
 TARGETS_FILE: Final = "plan_targets.yaml"
 TASKS_FILE: Final = "plan_tasks.yaml"
 COLUMNS_FILE: Final = "plan_columns.yaml"
@@ -1079,3 +1083,21 @@ def tasks_for_organisation(code: str) -> tuple[TaskSpec, ...]:
         or code in task.members
         or (is_district and task.all_district_governments)
     )
+
+
+def load_cost_model(path: Path | None = None) -> CostModel:
+    """The planner's cost model: ``path`` (a YAML file) or the packaged Chongqing default."""
+    if path is None:
+        data, source = _read(COST_MODEL_FILE), _source(COST_MODEL_FILE)
+    else:
+        source = str(path)
+        try:
+            data = _load_yaml(Path(path).read_text(encoding="utf-8"), source)
+        except OSError as exc:
+            raise PlanDataError(source, f"cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise PlanDataError(source, "expected a mapping at the top level")
+    try:
+        return CostModel.from_mapping(data, source)
+    except ValueError as exc:
+        raise PlanDataError(source, str(exc).removeprefix(f"{source}: ")) from None

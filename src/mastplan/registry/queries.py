@@ -7,12 +7,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 import shapely
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mastplan.errors import NotFoundError
-from mastplan.registry.enums import SiteStatus
-from mastplan.registry.models import District, KeyArea, Organisation, Sector, Site, Structure
+from mastplan.registry.enums import SiteStatus, StructureStatus, TenancyStatus
+from mastplan.registry.models import (
+    District,
+    KeyArea,
+    Organisation,
+    Sector,
+    Site,
+    Structure,
+    Tenancy,
+    TenancyPosition,
+)
 
 
 @dataclass(frozen=True)
@@ -107,3 +116,81 @@ def sectors_in_bbox(
         frame[col] = frame[col].map(lambda v: getattr(v, "value", v))
     frame["antenna_height_m"] = frame["antenna_height_m"].fillna(frame["structure_height_m"])
     return frame.drop(columns="structure_height_m")
+
+
+def structures_in_bbox(
+    session: Session, bbox_deg: tuple[float, float, float, float]
+) -> pd.DataFrame:
+    """In-service structures inside a WGS84 bounding box with what is left on them.
+
+    Columns: ``id``, ``external_id``, ``kind``, ``owner``, ``lon_deg``, ``lat_deg``,
+    ``height_m``, ``mount_positions``, ``free_positions``, ``free_payload_kg``,
+    ``free_power_kw``, ``open_for_sharing``, ``tenants`` (operators with an active tenancy) and
+    ``operators`` (their codes, comma-separated, sorted).
+    """
+    minx, miny, maxx, maxy = bbox_deg
+    rows = session.execute(
+        select(
+            Structure.id,
+            Structure.external_id,
+            Structure.kind,
+            Organisation.code.label("owner"),
+            Structure.lon_deg,
+            Structure.lat_deg,
+            Structure.height_m,
+            Structure.mount_positions,
+            Structure.max_payload_kg,
+            Structure.available_power_kw,
+            Structure.open_for_sharing,
+        )
+        .join(Organisation, Structure.owner_id == Organisation.id)
+        .where(
+            Structure.lon_deg.between(minx, maxx),
+            Structure.lat_deg.between(miny, maxy),
+            Structure.status == StructureStatus.IN_SERVICE,
+        )
+        .order_by(Structure.id)
+    ).all()
+    frame = pd.DataFrame(
+        rows,
+        columns=["id", "external_id", "kind", "owner", "lon_deg", "lat_deg", "height_m",
+                 "mount_positions", "max_payload_kg", "available_power_kw", "open_for_sharing"],
+    )  # fmt: skip
+    frame["kind"] = frame["kind"].astype(str).map(lambda k: getattr(k, "value", k))
+    op = Organisation.__table__.alias("op")
+    used = pd.DataFrame(
+        session.execute(
+            select(
+                Tenancy.structure_id,
+                op.c.code,
+                Tenancy.payload_kg,
+                Tenancy.power_kw,
+                func.count(TenancyPosition.position),
+            )
+            .join(op, Tenancy.operator_id == op.c.id)
+            .join(Structure, Tenancy.structure_id == Structure.id)
+            .outerjoin(TenancyPosition, TenancyPosition.tenancy_id == Tenancy.id)
+            .where(
+                Tenancy.status == TenancyStatus.ACTIVE,
+                Structure.lon_deg.between(minx, maxx),
+                Structure.lat_deg.between(miny, maxy),
+            )
+            .group_by(Tenancy.id, Tenancy.structure_id, op.c.code, Tenancy.payload_kg,
+                      Tenancy.power_kw)
+        ).all(),
+        columns=["id", "operator", "payload_kg", "power_kw", "positions"],
+    )  # fmt: skip
+    per = used.groupby("id").agg(
+        positions=("positions", "sum"),
+        payload_kg=("payload_kg", "sum"),
+        power_kw=("power_kw", "sum"),
+        operators=("operator", lambda s: ",".join(sorted(set(s)))),
+        tenants=("operator", "nunique"),
+    )
+    frame = frame.join(per, on="id")
+    frame["free_positions"] = frame["mount_positions"] - frame["positions"].fillna(0).astype(int)
+    frame["free_payload_kg"] = frame["max_payload_kg"] - frame["payload_kg"].fillna(0.0)
+    frame["free_power_kw"] = frame["available_power_kw"] - frame["power_kw"].fillna(0.0)
+    frame["tenants"] = frame["tenants"].fillna(0).astype(int)
+    frame["operators"] = frame["operators"].fillna("")
+    return frame.drop(columns=["positions", "payload_kg", "power_kw"])

@@ -1,0 +1,722 @@
+"""Site planning runs: the registry's structures and sites in, a share-first least-cost plan out
+(what `mastplan plan` does), optionally recorded in the registry as planned sites.
+
+Per key area (a phase selection is planned key area by key area) and operator: test points are
+the area's grid pixels; candidates are configurations on usable structures within a halo, and on
+a new-tower lattice; the radio engine's sparse RSRP matrix says which candidate reaches which
+point; the cover problem is solved (MILP or greedy, :mod:`mastplan.planning.solve`); the full
+prediction then judges RSRP, SINR and continuity and a local search repairs the SINR.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+import shapely
+from scipy.spatial import cKDTree
+from sqlalchemy.orm import Session
+
+from mastplan.coverage_run import engine_sectors
+from mastplan.data.plan import load_cost_model
+from mastplan.errors import MastplanError
+from mastplan.geo import METRIC_EPSG, STORAGE_EPSG, project, to_metric, to_storage
+from mastplan.planning.candidates import (
+    Carrier,
+    candidate_configurations,
+    candidate_sectors,
+    new_tower_positions,
+    usable_structures,
+)
+from mastplan.planning.costs import NEW_TOWER, CostModel
+from mastplan.planning.evaluate import Evaluation, Targets, evaluate_sites, repair_sinr
+from mastplan.planning.problem import CoverProblem, explain_infeasible
+from mastplan.planning.solve import solve
+from mastplan.radio import Grid
+from mastplan.radio.matrix import PointIndex, rsrp_matrix
+from mastplan.registry.audit import Actor
+from mastplan.registry.queries import Area, area_by_code, sectors_in_bbox, structures_in_bbox
+from mastplan.synthetic.sites import BAND_PLAN, OPERATORS
+
+ENGINE_COLUMNS = ["x_m", "y_m", "height_m", "azimuth_deg", "tilt_deg", "power_dbm", "f_ghz",
+                  "bandwidth_mhz", "model"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What `mastplan plan` takes besides the area and the output folder.
+
+    ``greenfield`` plans as if no 5G site were on air yet (the plan's 2019 starting point):
+    existing sites do not count towards coverage, but their tenancies still set the sharing
+    discounts. Targets left ``None`` come from the key area (the registry's per-area targets) or the
+    defaults of :class:`~mastplan.planning.evaluate.Targets` for districts and polygon files.
+    """
+
+    operators: tuple[str, ...] = ("china-mobile",)
+    target_rsrp_dbm: float | None = None
+    target_sinr_db: float | None = None
+    target_share: float | None = None
+    target_continuity: float | None = None
+    resolution_m: float = 25.0
+    halo_m: float = 500.0
+    solver: str = "auto"
+    time_limit_s: float = 60.0
+    min_isd_m: float = 0.0
+    budget_yuan: float | None = None
+    load: float = 0.5
+    costs_file: Path | None = None
+    sinr_repair: bool = True
+    greenfield: bool = False
+
+
+@dataclass
+class OperatorPlan:
+    """One operator's plan over one area."""
+
+    operator: str
+    carrier: Carrier
+    chosen: pd.DataFrame  # one row per chosen candidate, with cost and reason
+    sectors: pd.DataFrame  # the chosen sites' sectors (engine table + candidate)
+    before: Evaluation | None
+    after: Evaluation | None
+    solution: dict[str, Any]
+    feasible: bool
+    explanation: str | None = None
+    search: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs from the registry
+# ---------------------------------------------------------------------------------------------
+
+
+def operator_carrier(session: Session, operator: str) -> Carrier:
+    """The NR carrier an operator plans on: its main NR allocation (MIIT 2018–2020)."""
+    if operator not in OPERATORS:
+        raise MastplanError(f"unknown operator {operator!r}; one of {', '.join(OPERATORS)}")
+    code = OPERATORS.index(operator)
+    rows = [r for r in BAND_PLAN if r[0] == code and r[1] == "NR"]
+    best = max(rows, key=lambda r: r[7])
+    return Carrier(operator, best[2], best[5] / 1000.0, best[6])
+
+
+def _bbox_deg(area_m: shapely.Geometry, grow_m: float) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = area_m.bounds
+    lon, lat = to_storage(
+        np.array([minx - grow_m, maxx + grow_m]), np.array([miny - grow_m, maxy + grow_m])
+    )
+    return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+
+
+def _metric(frame: pd.DataFrame) -> pd.DataFrame:
+    x, y = to_metric(frame["lon_deg"].to_numpy(float), frame["lat_deg"].to_numpy(float))
+    return frame.assign(x_m=x, y_m=y)
+
+
+# ---------------------------------------------------------------------------------------------
+# One operator over one area (computation only)
+# ---------------------------------------------------------------------------------------------
+
+
+def site_coverage(sector_rsrp: scipy.sparse.csr_array, owner: np.ndarray, n_sites: int):
+    """Sites × points, True where any sector of the site (``owner``) reaches the point."""
+    agg = scipy.sparse.csr_array(
+        (np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(n_sites, len(owner))
+    )
+    hit = sector_rsrp.copy()
+    hit.data = np.ones_like(hit.data)
+    out = (agg @ hit).tocsr()
+    out.data = out.data > 0
+    out.eliminate_zeros()
+    return out.astype(bool)
+
+
+def plan_operator(
+    area_m: shapely.Geometry,
+    structures: pd.DataFrame,
+    existing: pd.DataFrame,
+    carrier: Carrier,
+    costs: CostModel,
+    targets: Targets,
+    options: PlanOptions,
+    progress: Callable[[str], None] | None = None,
+) -> OperatorPlan:
+    """Plan one operator over one area.
+
+    ``structures``: :func:`~mastplan.registry.queries.structures_in_bbox` rows with ``x_m``,
+    ``y_m`` (EPSG:32648) and ``operators``; ``existing``: the operator's network as the
+    engine's sector table with a ``site`` column (sites on air, and sites fixed by earlier
+    phases), in the same CRS.
+    """
+    say = progress or (lambda _msg: None)
+    grid = Grid.from_polygon(area_m, options.resolution_m)
+    mask = grid.mask(area_m)
+    pix = np.flatnonzero(mask.ravel())
+    xx, yy = np.meshgrid(grid.x_centres(), grid.y_centres())
+    points = PointIndex(xx.ravel()[pix], yy.ravel()[pix], cell_m=100.0)
+    weight = np.full(len(pix), grid.pixel_area_m2)
+
+    # candidates: usable structures not already carrying this operator, plus new towers
+    own = np.array(
+        [carrier.operator in ops.split(",") for ops in structures["operators"]], dtype=bool
+    )
+    usable, excluded = usable_structures(structures[~own], costs)
+    excluded["already_hosting_operator"] = int(own.sum())
+    towers = new_tower_positions(
+        area_m.buffer(costs.new_tower_spacing_m / 2), costs.new_tower_spacing_m
+    )
+    cands = candidate_configurations(usable, towers, costs)
+    if options.min_isd_m > 0 and len(existing):
+        tree = cKDTree(existing[["x_m", "y_m"]].to_numpy())
+        near = tree.query_ball_point(cands[["x_m", "y_m"]].to_numpy(), options.min_isd_m)
+        keep = np.array([len(n) == 0 for n in near], dtype=bool)
+        excluded["within_min_isd_of_existing"] = int((~keep).sum())
+        cands = cands[keep].reset_index(drop=True)
+    say(f"{carrier.operator}: {len(cands):,} candidates on {cands['host'].nunique():,} hosts")
+    csec = candidate_sectors(cands, carrier, costs)
+    radio = {"load": options.load}
+    cov_c = site_coverage(
+        rsrp_matrix(csec[ENGINE_COLUMNS], points, targets.rsrp_dbm), csec["candidate"].to_numpy(),
+        len(cands),
+    )  # fmt: skip
+    site_ids, site_of_sector = np.unique(existing["site"].astype(str), return_inverse=True)
+    cov_e = (
+        site_coverage(
+            rsrp_matrix(existing[ENGINE_COLUMNS], points, targets.rsrp_dbm),
+            site_of_sector,
+            len(site_ids),
+        )
+        if len(existing)
+        else scipy.sparse.csr_array((0, len(pix)), dtype=bool)
+    )
+    n_e = cov_e.shape[0]
+    coverage = scipy.sparse.vstack([cov_e, cov_c]).tocsr()
+    hosts = np.concatenate([np.arange(n_e), n_e + cands["host"].to_numpy()])
+    conflicts = None
+    if options.min_isd_m > 0 and len(cands):
+        host_xy = cands.groupby("host")[["x_m", "y_m"]].first()
+        pairs = cKDTree(host_xy.to_numpy()).query_pairs(options.min_isd_m, output_type="ndarray")
+        host_ids = host_xy.index.to_numpy()
+        by_host = cands.groupby("host").indices
+        rows = [(a, b) for ha, hb in host_ids[pairs] for a in by_host[ha] for b in by_host[hb]]
+        conflicts = (n_e + np.array(rows, dtype=np.int64)).reshape(-1, 2) if rows else None
+    problem = CoverProblem(
+        coverage=coverage,
+        point_weight=weight,
+        cost=np.concatenate([np.zeros(n_e), cands["cost_yuan"].to_numpy(float)]),
+        target_share=targets.share,
+        group=hosts.astype(np.int64),
+        conflicts=conflicts,
+        fixed=np.concatenate([np.ones(n_e, bool), np.zeros(len(cands), bool)]),
+        budget=options.budget_yuan,
+    )
+    say(f"{carrier.operator}: solving ({options.solver}, {coverage.nnz:,} matrix entries)")
+    sol = solve(problem, solver=options.solver, time_limit_s=options.time_limit_s)
+    solution = _solution_dict(sol, excluded, len(cands), len(pix), coverage.nnz)
+    evaluate = _evaluator(grid, mask, existing, csec, n_e, targets, radio)
+    before = evaluate(np.arange(n_e))
+    if not sol.target_met:
+        explanation = (
+            sol.stats.get("explanation")
+            or explain_infeasible(problem)
+            or (
+                f"the solver found no plan reaching {targets.share:.0%} within its limits "
+                f"(best share {sol.share:.1%})"
+            )
+        )
+        return OperatorPlan(carrier.operator, carrier, cands.iloc[:0], csec.iloc[:0], before,
+                            None, solution, False, explanation)  # fmt: skip
+    chosen = np.asarray(sol.chosen, dtype=np.int64)
+    search: dict[str, Any] = {}
+    if options.sinr_repair:
+        say(f"{carrier.operator}: checking SINR and continuity with the full prediction")
+        allowed = np.concatenate([np.zeros(n_e, bool), np.ones(len(cands), bool)])
+        chosen, after, search = repair_sinr(
+            chosen, coverage, problem.cost, allowed, hosts,
+            np.arange(len(pix)), _point_view(evaluate, pix), targets,
+        )  # fmt: skip
+        after = evaluate(chosen)
+    else:
+        after = evaluate(chosen)
+    picked = chosen[chosen >= n_e] - n_e
+    out = cands.iloc[picked].copy()
+    out["candidate"] = picked
+    out["reason"] = _reasons(out, cands, cov_c, chosen - n_e, weight, costs)
+    sectors = csec[csec["candidate"].isin(picked)].copy()
+    return OperatorPlan(carrier.operator, carrier, out.reset_index(drop=True), sectors, before,
+                        after, solution, after.meets(targets), None if after.meets(targets) else
+                        _miss(after, targets), search)  # fmt: skip
+
+
+def _point_view(evaluate, pix):
+    """The evaluation seen at the test points (``ok`` flattened to the area's pixels)."""
+
+    def at_points(chosen: np.ndarray) -> Evaluation:
+        ev = evaluate(chosen)
+        return Evaluation(ev.rsrp_dbm, ev.sinr_db, ev.ok.ravel()[pix], ev.stats)
+
+    return at_points
+
+
+def _evaluator(grid, mask, existing, csec, n_e, targets, radio):
+    def evaluate(chosen: np.ndarray) -> Evaluation:
+        chosen = np.asarray(chosen, dtype=np.int64)
+        sites = existing["site"].astype(str).to_numpy()
+        site_ids = np.unique(sites)
+        keep_e = np.isin(sites, site_ids[chosen[chosen < n_e]])
+        cand = chosen[chosen >= n_e] - n_e
+        frame = pd.concat(
+            [existing.loc[keep_e, ENGINE_COLUMNS], csec.loc[csec["candidate"].isin(cand),
+                                                            ENGINE_COLUMNS]],
+            ignore_index=True,
+        )  # fmt: skip
+        return evaluate_sites(grid, mask, frame, targets, **radio)
+
+    return evaluate
+
+
+def _miss(ev: Evaluation, targets: Targets) -> str:
+    s = ev.stats
+    return (
+        f"after the SINR local search the full prediction gives {s.covered_share:.1%} of the "
+        f"area at RSRP ≥ {targets.rsrp_dbm:g} dBm and SINR ≥ {targets.sinr_db:g} dB (target "
+        f"{targets.share:.0%}) and continuity {s.continuity:.1%} (target {targets.continuity:.0%})"
+    )
+
+
+def _reasons(chosen: pd.DataFrame, cands: pd.DataFrame, cov_c, picked_all, weight, costs):
+    """Why each chosen site is on its structure; for new towers, why one was unavoidable."""
+    reasons = []
+    existing_cols = np.flatnonzero(~cands["new_build"].to_numpy())
+    reach_existing = (
+        np.asarray(cov_c[existing_cols].sum(axis=0)).ravel() > 0
+        if len(existing_cols)
+        else np.zeros(cov_c.shape[1], bool)
+    )
+    others = [c for c in picked_all if c >= 0]
+    for cand, row in zip(chosen["candidate"].to_numpy(), chosen.itertuples(), strict=True):
+        if not row.new_build:
+            kind = row.kind.replace("_", " ")
+            shared = f", shared with {row.tenants} operator(s)" if row.tenants else ""
+            reasons.append(f"existing {kind}{shared}")
+            continue
+        pts = cov_c[[cand]].indices
+        unique = pts[~reach_existing[pts]]
+        if len(unique):
+            reasons.append(
+                f"new tower unavoidable: it serves {weight[unique].sum() / 1e6:.3f} km² "
+                f"({len(unique)} test points) that no configuration on an existing structure "
+                "reaches at the RSRP target"
+            )
+            continue
+        rest = [c for c in others if c != cand]
+        covered_by_rest = (
+            np.asarray(cov_c[rest].sum(axis=0)).ravel()[pts] > 0
+            if rest
+            else np.zeros(len(pts), bool)
+        )
+        alone = pts[~covered_by_rest]
+        reasons.append(
+            f"new tower cheaper than the alternatives: the {weight[alone].sum() / 1e6:.3f} km² "
+            f"only it serves in this plan would need several sites on existing structures "
+            f"costing more than its {row.cost_yuan:,.0f} yuan"
+        )
+    return reasons
+
+
+def _solution_dict(sol, excluded, n_cands, n_points, nnz) -> dict[str, Any]:
+    return {
+        "solver": sol.solver,
+        "status": sol.status,
+        "cost_yuan": float(sol.cost),
+        "matrix_share": float(sol.share),
+        "lower_bound_yuan": None if sol.lower_bound is None else float(sol.lower_bound),
+        "gap": None if sol.gap is None else float(sol.gap),
+        "time_s": float(sol.time_s),
+        "candidates": n_cands,
+        "test_points": n_points,
+        "matrix_entries": int(nnz),
+        "excluded_structures": excluded,
+        "stats": {k: v for k, v in sol.stats.items() if k != "explanation"},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The run: areas × operators, sharing, outputs, registry
+# ---------------------------------------------------------------------------------------------
+
+
+def _targets(area: Area, session: Session, options: PlanOptions) -> Targets:
+    from mastplan.registry.models import KeyArea
+
+    base = Targets()
+    if area.kind == "key_area":
+        ka = session.query(KeyArea).filter_by(code=area.code).one()
+        base = Targets(
+            ka.target_rsrp_dbm, ka.target_sinr_db, ka.target_coverage_fraction,
+            ka.target_continuity_fraction,
+        )  # fmt: skip
+    return Targets(
+        base.rsrp_dbm if options.target_rsrp_dbm is None else options.target_rsrp_dbm,
+        base.sinr_db if options.target_sinr_db is None else options.target_sinr_db,
+        base.share if options.target_share is None else options.target_share,
+        base.continuity if options.target_continuity is None else options.target_continuity,
+    )
+
+
+def plan_area(
+    session: Session,
+    area: Area,
+    options: PlanOptions,
+    costs: CostModel,
+    fixed: pd.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Plan one area for every operator of ``options``: separately and, with several
+    operators, jointly (each operator in turn sees the structures the others chose, with the
+    sharing discount). ``fixed``: sites planned by earlier phases (engine table with ``site``
+    and ``operator``). Returns the plans and the sharing comparison."""
+    area_m = project(area.boundary, STORAGE_EPSG, METRIC_EPSG)
+    targets = _targets(area, session, options)
+    bbox = _bbox_deg(area_m, options.halo_m + 200.0)
+    structures = _metric(structures_in_bbox(session, bbox))
+    halo = area_m.buffer(options.halo_m)
+    structures = structures[shapely.contains_xy(halo, structures["x_m"], structures["y_m"])]
+    network = sectors_in_bbox(session, _bbox_deg(area_m, 3000.0), operators=list(options.operators))
+    engine, _ = engine_sectors(network)
+
+    def existing_of(op: str) -> pd.DataFrame:
+        own = engine[(engine["operator"] == op) & (not options.greenfield)]
+        if fixed is not None and len(fixed):
+            own = pd.concat([own, fixed[fixed["operator"] == op]], ignore_index=True)
+        return own
+
+    separate = {
+        op: plan_operator(area_m, structures, existing_of(op), operator_carrier(session, op),
+                          costs, targets, options, progress)
+        for op in options.operators
+    }  # fmt: skip
+    joint = separate
+    if len(options.operators) > 1:
+        joint = {}
+        shared = structures.copy()
+        for op in options.operators:
+            plan = plan_operator(area_m, shared, existing_of(op), operator_carrier(session, op),
+                                 costs, targets, options, progress)  # fmt: skip
+            joint[op] = plan
+            shared = _with_tenant(shared, plan, op, costs)
+    return {"area": area, "targets": targets, "separate": separate, "joint": joint}
+
+
+def _with_tenant(structures: pd.DataFrame, plan: OperatorPlan, op: str, costs: CostModel):
+    """The structures after ``plan``: its hosts carry one more tenant; new towers join."""
+    out = structures.copy()
+    chosen = plan.chosen
+    on_existing = chosen[~chosen["new_build"]]
+    idx = out["external_id"].isin(on_existing["external_id"])
+    out.loc[idx, "tenants"] += 1
+    out.loc[idx, "free_positions"] -= costs.macro.mount_positions
+    out.loc[idx, "operators"] = out.loc[idx, "operators"].map(
+        lambda s: ",".join(filter(None, [s, op]))
+    )
+    new = chosen[chosen["new_build"]]
+    if len(new):
+        out = pd.concat(
+            [
+                out,
+                pd.DataFrame(
+                    {
+                        "external_id": [
+                            f"new:{x:.0f}:{y:.0f}"
+                            for x, y in zip(new["x_m"], new["y_m"], strict=True)
+                        ],
+                        "kind": NEW_TOWER,
+                        "x_m": new["x_m"].to_numpy(),
+                        "y_m": new["y_m"].to_numpy(),
+                        "height_m": costs.new_tower_height_m,
+                        "free_positions": costs.new_tower_mount_positions
+                        - costs.macro.mount_positions,
+                        "free_payload_kg": costs.new_tower_max_payload_kg - costs.macro.payload_kg,
+                        "free_power_kw": costs.new_tower_available_power_kw - costs.macro.power_kw,
+                        "tenants": 1,
+                        "open_for_sharing": True,
+                        "operators": op,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    return out
+
+
+def area_from_file(path: Path) -> Area:
+    """The union of the polygons of a vector file (any CRS GDAL reads) as a plannable area."""
+    import geopandas as gpd
+
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several kinds for unreadable files
+        raise MastplanError(f"{path}: cannot read polygons: {exc}") from None
+    if frame.crs is None:
+        raise MastplanError(f"{path}: the file has no CRS")
+    geom = shapely.union_all(frame.to_crs(STORAGE_EPSG).geometry.to_numpy())
+    polys = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, shapely.Polygon)]
+    if not polys:
+        raise MastplanError(f"{path}: no polygons")
+    name = Path(path).stem
+    return Area("file", name, name, name, shapely.MultiPolygon(polys))
+
+
+def run_plan(
+    session: Session,
+    area_code: str | Area,
+    out_dir: Path,
+    options: PlanOptions = PlanOptions(),
+    actor: Actor | None = None,
+    progress: Callable[[str], None] | None = None,
+    fixed: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Plan an area (a phase selection key area by key area), write the outputs to ``out_dir``
+    and, given an ``actor``, record the planned sites in the registry (one transaction,
+    audited). Returns the summary that ``plan.json`` holds."""
+    costs = load_cost_model(options.costs_file)
+    area = area_code if isinstance(area_code, Area) else area_by_code(session, area_code)
+    area_code = area.code
+    parts = area.parts or (area,)
+    results = []
+    for part in parts:
+        if progress:
+            progress(f"planning {part.code}")
+        results.append(plan_area(session, part, options, costs, fixed, progress))
+    summary = _write(out_dir, area, results, options, costs)
+    feasible = all(p.feasible for r in results for p in r["joint"].values())
+    if actor is not None and feasible:
+        summary["recorded"] = _record(session, actor, results, area_code, costs)
+        (Path(out_dir) / "plan.json").write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2, default=_json), encoding="utf-8"
+        )
+    return summary
+
+
+def run_phased(
+    session: Session,
+    out_dir: Path,
+    options: PlanOptions = PlanOptions(),
+    actor: Actor | None = None,
+    progress: Callable[[str], None] | None = None,
+    years: tuple[int, ...] = (2019, 2020, 2021),
+) -> dict[str, Any]:
+    """The roll-out of 专栏2: the key areas of each phase year in turn, each year's sites fixed
+    before the next year is planned. Writes one folder per year and ``phased.json``."""
+    fixed = pd.DataFrame(columns=[*ENGINE_COLUMNS, "site", "operator"])
+    per_year = []
+    for year in years:
+        summary = run_plan(session, f"phase:{year}", Path(out_dir) / str(year), options, actor,
+                           progress, fixed)  # fmt: skip
+        per_year.append({"year": year, "sites": summary["totals"]["sites"],
+                         "new_towers": summary["totals"]["new_towers"],
+                         "cost_yuan": summary["totals"]["cost_yuan"],
+                         "feasible": summary["feasible"]})  # fmt: skip
+        sectors = pd.read_csv(Path(out_dir) / str(year) / "sectors.csv")
+        if len(sectors):
+            fixed = pd.concat([fixed, sectors[[*ENGINE_COLUMNS, "site", "operator"]]],
+                              ignore_index=True)  # fmt: skip
+    out = {"years": per_year, "total_cost_yuan": sum(y["cost_yuan"] for y in per_year),
+           "total_sites": sum(y["sites"] for y in per_year)}  # fmt: skip
+    (Path(out_dir) / "phased.json").write_text(
+        json.dumps(out, ensure_ascii=False, indent=2, default=_json), encoding="utf-8"
+    )
+    return out
+
+
+def _write(out_dir: Path, area: Area, results: list[dict], options: PlanOptions, costs: CostModel):
+    from mastplan.io import coverage_outputs as cov_out
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, sector_rows, areas = [], [], []
+    for res in results:
+        part: Area = res["area"]
+        entry: dict[str, Any] = {"code": part.code, "name_zh": part.name_zh,
+                                 "name_en": part.name_en, "targets": asdict(res["targets"]),
+                                 "operators": {}}  # fmt: skip
+        for op, plan in res["joint"].items():
+            sep = res["separate"][op]
+            entry["operators"][op] = {
+                "carrier": asdict(plan.carrier),
+                "feasible": plan.feasible,
+                "explanation": plan.explanation,
+                "sites": len(plan.chosen),
+                "new_towers": int(plan.chosen["new_build"].sum()) if len(plan.chosen) else 0,
+                "cost_yuan": float(plan.chosen["cost_yuan"].sum()) if len(plan.chosen) else 0.0,
+                "cost_separate_yuan": float(sep.chosen["cost_yuan"].sum())
+                if len(sep.chosen)
+                else 0.0,
+                "before": None if plan.before is None else _stats(plan.before),
+                "after": None if plan.after is None else _stats(plan.after),
+                "solution": plan.solution,
+                "sinr_search": plan.search,
+            }
+            for i, row in enumerate(plan.chosen.itertuples()):
+                site = f"plan-{part.code}-{op}-{i + 1:03d}"
+                lon, lat = to_storage(np.array([row.x_m]), np.array([row.y_m]))
+                rows.append({"site": site, "area": part.code, "operator": op,
+                             "band": plan.carrier.band, "structure": row.external_id or None,
+                             "kind": row.kind, "new_build": bool(row.new_build),
+                             "lon_deg": float(lon[0]), "lat_deg": float(lat[0]),
+                             "height_m": row.height_m, "site_class": row.site_class,
+                             "azimuths_deg": _azimuths(row.rotation_deg),
+                             "tilt_deg": row.tilt_deg, "cost_yuan": row.cost_yuan,
+                             "reason": row.reason})  # fmt: skip
+                sec = plan.sectors[plan.sectors["candidate"] == row.candidate]
+                sector_rows.append(sec.assign(site=site, operator=op))
+            if plan.after is not None and plan.before is not None:
+                grid = Grid.from_polygon(project(part.boundary, STORAGE_EPSG, METRIC_EPSG),
+                                         options.resolution_m)  # fmt: skip
+                for when, ev in (("before", plan.before), ("after", plan.after)):
+                    tag = f"{part.code}-{op}-{when}"
+                    cov_out.write_cog(
+                        out_dir / f"rsrp_dbm-{tag}.tif", ev.rsrp_dbm, grid, "rsrp_dbm"
+                    )
+                    cov_out.write_cog(out_dir / f"sinr_db-{tag}.tif", ev.sinr_db, grid, "sinr_db")
+        areas.append(entry)
+    sites = pd.DataFrame(rows, columns=["site", "area", "operator", "band", "structure", "kind",
+                                        "new_build", "lon_deg", "lat_deg", "height_m",
+                                        "site_class", "azimuths_deg", "tilt_deg", "cost_yuan",
+                                        "reason"])  # fmt: skip
+    sites.to_csv(out_dir / "sites.csv", index=False)
+    sectors = (
+        pd.concat(sector_rows, ignore_index=True)
+        if sector_rows
+        else pd.DataFrame(columns=[*ENGINE_COLUMNS, "candidate", "site", "operator"])
+    )
+    sectors.to_csv(out_dir / "sectors.csv", index=False)
+    import geopandas as gpd
+
+    gpd.GeoDataFrame(
+        sites, geometry=gpd.points_from_xy(sites["lon_deg"], sites["lat_deg"]), crs=STORAGE_EPSG
+    ).to_file(out_dir / "sites.gpkg", layer="planned_sites", driver="GPKG")
+    ops = [op for r in results for op in r["joint"]]
+    joint_cost = float(sites["cost_yuan"].sum()) if len(sites) else 0.0
+    separate_cost = sum(
+        float(p.chosen["cost_yuan"].sum()) for r in results for p in r["separate"].values()
+    )
+    feasible = all(p.feasible for r in results for p in r["joint"].values())
+    n_new = int(sites["new_build"].astype(bool).sum())
+    summary = {
+        "area": {"kind": area.kind, "code": area.code, "name_zh": area.name_zh,
+                 "name_en": area.name_en},
+        "feasible": feasible,
+        "totals": {"sites": len(sites), "new_towers": n_new, "cost_yuan": joint_cost,
+                   "on_existing_structures": len(sites) - n_new},
+        "sharing": None if len(set(ops)) < 2 else {
+            "operators": sorted(set(ops)), "separate_cost_yuan": separate_cost,
+            "joint_cost_yuan": joint_cost, "saving_yuan": separate_cost - joint_cost,
+            "saving_share": (separate_cost - joint_cost) / separate_cost if separate_cost else 0.0},
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()},
+        "costs": costs.source,
+        "areas": areas,
+        "files": sorted({p.name for p in out_dir.iterdir() if p.is_file()} | {"plan.json"}),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    (out_dir / "plan.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2, default=_json), encoding="utf-8"
+    )
+    return summary
+
+
+def _azimuths(rotation_deg: float) -> str:
+    return "/".join(f"{(rotation_deg + a) % 360:g}" for a in (0.0, 120.0, 240.0))
+
+
+def _stats(ev: Evaluation) -> dict[str, Any]:
+    s = ev.stats
+    return {"covered_share": s.covered_share, "continuity": s.continuity,
+            "n_holes": s.n_holes, "area_km2": s.area_km2}  # fmt: skip
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _record(
+    session: Session, actor: Actor, results: list[dict], area_code: str, costs: CostModel
+) -> dict[str, int]:
+    """The chosen sites as ``planned`` sites (new towers as ``planned`` structures), their
+    sectors and tenancies, in one transaction with the audit entries."""
+    from mastplan.registry.crud import create
+    from mastplan.registry.db import transaction
+    from mastplan.registry.enums import Rat, SiteStatus
+    from mastplan.registry.models import Sector, Site
+    from mastplan.registry.organisations import get_organisation
+    from mastplan.registry.structures import create_structure, get_structure
+    from mastplan.registry.tenancies import create_tenancy, free_positions
+
+    today = dt.date.today()
+    counts = {"sites": 0, "structures": 0, "sectors": 0, "tenancies": 0}
+    run = actor.request_id[:8]
+    with transaction(session):
+        for res in results:
+            part = res["area"]
+            for op, plan in res["joint"].items():
+                operator = get_organisation(session, op)
+                for i, row in enumerate(plan.chosen.itertuples()):
+                    lon, lat = to_storage(np.array([row.x_m]), np.array([row.y_m]))
+                    if row.new_build:
+                        ext = f"plan-{run}-tower-{part.code}-{op}-{i + 1:03d}"
+                        create_structure(session, actor, {
+                            "external_id": ext, "kind": "telecom_tower",
+                            "owner": costs.new_tower_owner, "lon_deg": float(lon[0]),
+                            "lat_deg": float(lat[0]), "height_m": float(row.height_m),
+                            "mount_positions": costs.new_tower_mount_positions,
+                            "max_payload_kg": costs.new_tower_max_payload_kg,
+                            "available_power_kw": costs.new_tower_available_power_kw,
+                            "status": "planned",
+                            "source": f"mastplan plan {area_code}",
+                        })  # fmt: skip
+                        counts["structures"] += 1
+                    else:
+                        ext = row.external_id
+                    structure = get_structure(session, ext)
+                    site_ext = f"plan-{run}-{part.code}-{op}-{i + 1:03d}"
+                    site = create(session, actor, Site(
+                        external_id=site_ext, name=f"{part.name_zh} {op} {i + 1}",
+                        operator_id=operator.id, structure_id=structure.id,
+                        district_code=structure.district_code, rat=Rat.NR,
+                        band=plan.carrier.band, status=SiteStatus.PLANNED,
+                        lon_deg=float(lon[0]), lat_deg=float(lat[0]), planned_on=today,
+                        source=f"mastplan plan {area_code}",
+                    ))  # fmt: skip
+                    counts["sites"] += 1
+                    sec = plan.sectors[plan.sectors["candidate"] == row.candidate]
+                    for n, s in enumerate(sec.itertuples(), start=1):
+                        create(session, actor, Sector(
+                            site_id=site.id, sector_number=n, azimuth_deg=float(s.azimuth_deg),
+                            electrical_tilt_deg=float(s.tilt_deg), mechanical_tilt_deg=0.0,
+                            antenna_height_m=float(s.height_m), tx_power_dbm=float(s.power_dbm),
+                            bandwidth_mhz=float(s.bandwidth_mhz),
+                            carrier_frequency_mhz=float(s.f_ghz) * 1000.0,
+                            antenna_pattern="tr38901-element",
+                        ))  # fmt: skip
+                        counts["sectors"] += 1
+                    need = costs.classes()[row.site_class]
+                    free = free_positions(session, structure.id, structure.mount_positions)
+                    create_tenancy(session, actor, structure=ext, operator=op,
+                                   positions=free[: need.mount_positions], site=site_ext,
+                                   payload_kg=need.payload_kg, power_kw=need.power_kw,
+                                   start_on=today)  # fmt: skip
+                    counts["tenancies"] += 1
+    return counts
