@@ -183,9 +183,7 @@ def instances(draw):
         group = draw(arrays(np.int64, n, elements=st.integers(-1, max(n // 2, 1))))
     conflicts = None
     if n >= 2 and draw(st.booleans()):
-        pairs = draw(
-            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=n)
-        )
+        pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=n))
         pairs = [p for p in pairs if p[0] != p[1]]
         conflicts = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     fixed = None

@@ -202,9 +202,7 @@ def instances(draw, budget: bool):
         group = draw(arrays(np.int64, n, elements=st.integers(-1, max(n // 2, 1))))
     conflicts = None
     if n >= 2 and draw(st.booleans()):
-        pairs = draw(
-            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=n)
-        )
+        pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=n))
         conflicts = np.array([q for q in pairs if q[0] != q[1]], dtype=np.int64).reshape(-1, 2)
     fixed = None
     if draw(st.booleans()):

@@ -569,9 +569,7 @@ def greedy(
             if single.covered > run.covered + run.tol_w:
                 chosen = single.chosen()
                 stats = dict(single_stats, seeded_with_best_single=int(best))
-    sol = make_solution(
-        problem, chosen, solver="greedy", status="", time_s=0.0, stats=stats
-    )
+    sol = make_solution(problem, chosen, solver="greedy", status="", time_s=0.0, stats=stats)
     return _finish(sol, t0)
 
 

@@ -36,6 +36,7 @@ from mastplan.planning.problem import (
     evaluate,
     make_solution,
     reduce_points,
+    solution_cost,
 )
 
 __all__ = ["solve_milp"]
@@ -85,9 +86,7 @@ def _build(
     n, m = reduced.coverage.shape
     csr = reduced.coverage
     budget_mode = reduced.budget is not None
-    fixed = (
-        np.zeros(n, dtype=bool) if reduced.fixed is None else np.asarray(reduced.fixed, bool)
-    )
+    fixed = np.zeros(n, dtype=bool) if reduced.fixed is None else np.asarray(reduced.fixed, bool)
     w = reduced.point_weight / weight_scale
     rows: list[NDArray[np.int64]] = []
     cols: list[NDArray[np.int64]] = []
@@ -227,9 +226,7 @@ def _solve_reduced(
     if reduced is None:
         reduced, _ = reduce_points(problem)
     n, m = reduced.coverage.shape
-    fixed = (
-        np.zeros(n, dtype=bool) if problem.fixed is None else np.asarray(problem.fixed, bool)
-    )
+    fixed = np.zeros(n, dtype=bool) if problem.fixed is None else np.asarray(problem.fixed, bool)
     stats: dict[str, Any] = {
         "candidates": int(n),
         "points": int(problem.n_points),
@@ -270,65 +267,60 @@ def _solve_reduced(
         sense = highspy.ObjSense.kMinimize
     integrality = np.concatenate([np.ones(n, dtype=np.int32), np.zeros(m, dtype=np.int32)])
 
-    h = _new_highs(log)
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    status_pass = h.passModel(
+    model = (
         int(n + m), int(a.shape[0]), int(a.nnz), int(highspy.MatrixFormat.kColwise),
         int(sense), 0.0, col_cost.astype(np.float64), col_lo, col_hi,
         row_lo.astype(np.float64), row_hi.astype(np.float64),
         a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
         integrality,
     )  # fmt: skip
-    if status_pass == highspy.HighsStatus.kError:
-        raise RuntimeError("HiGHS refused the model (passModel failed)")
-
+    start = None
     if warm_chosen is not None:
         x = np.zeros(n)
         x[warm_chosen] = 1.0
         y = np.minimum(reduced.coverage.T @ x, 1.0) if m else np.zeros(0)
-        start = highspy.HighsSolution()
-        start.col_value = np.concatenate([x, y]).tolist()
-        start.value_valid = True
-        h.setSolution(start)
+        start = np.concatenate([x, y])
         stats["warm_start"] = True
 
     build_s = time.perf_counter() - t0
     stats["build_s"] = build_s
-    h.setOptionValue("time_limit", max(float(time_limit_s) - build_s, 0.01))
-    h.run()
-
-    model_status = h.getModelStatus()
-    info_h = h.getInfo()
-    name = getattr(model_status, "name", str(model_status))
-    status = _STATUS.get(name, h.modelStatusToString(model_status).lower())
-    stats["highs_status"] = h.modelStatusToString(model_status)
-    stats["nodes"] = int(info_h.mip_node_count)
-    stats["simplex_iterations"] = int(info_h.simplex_iteration_count)
+    deadline = t0 + float(time_limit_s)
+    options = {"mip_rel_gap": float(mip_rel_gap), "threads": threads, "log": log}
+    runs = [_run_highs(model, start, max(deadline - time.perf_counter(), 0.01), n, **options)]
+    if start is not None and _mismatch(problem, runs[0], weight_scale):
+        # HiGHS (seen with 1.16) can hand back the start's values while reporting the objective
+        # of its presolved image, a better plan: run once more without the start to get it.
+        stats["warm_start_mismatch"] = True
+        left = deadline - time.perf_counter()
+        if left > 0.05:
+            runs.append(_run_highs(model, None, left, n, **options))
+    last = runs[-1]
+    status = last["status"]
+    stats["highs_status"] = last["highs_status"]
+    stats["nodes"] = sum(r["nodes"] for r in runs)
+    stats["simplex_iterations"] = sum(r["iterations"] for r in runs)
     stats["solve_s"] = time.perf_counter() - t0 - build_s
 
-    bound: float | None = float(info_h.mip_dual_bound)
-    if bound is None or not np.isfinite(bound) or status == "infeasible":
-        bound = None
-    elif budget_mode:
-        bound *= weight_scale
-    has_solution = int(info_h.primal_solution_status) == 2 and status != "infeasible"
+    bounds = [r["bound"] for r in runs if r["bound"] is not None]
+    bound: float | None = None
+    if bounds and status != "infeasible":
+        bound = min(bounds) if budget_mode else max(bounds)
+        if budget_mode:
+            bound *= weight_scale
 
-    if has_solution:
-        col_value = np.asarray(h.getSolution().col_value[:n], dtype=np.float64)
-        chosen = np.flatnonzero(col_value > 0.5)
-        stats["incumbent"] = "highs"
-    elif warm_chosen is not None:
-        chosen = warm_chosen
-        stats["incumbent"] = "warm start"
+    options_chosen: list[tuple[str, NDArray[np.int64]]] = [
+        ("highs", np.flatnonzero(r["x"] > 0.5)) for r in runs if r["has_solution"]
+    ]
+    has_solution = bool(options_chosen)
+    if warm_chosen is not None:
+        options_chosen.append(("warm start", warm_chosen))
+    if options_chosen:
+        source, chosen = _best_of(problem, options_chosen)
     elif warm_start is not None and status == "infeasible":
-        chosen = np.asarray(warm_start.chosen, dtype=np.int64)
-        stats["incumbent"] = "warm start (target not met)"
+        source, chosen = "warm start (target not met)", np.asarray(warm_start.chosen, np.int64)
     else:
-        chosen = fixed_idx
-        stats["incumbent"] = "none"
-    h.clear()
+        source, chosen = "none", fixed_idx
+    stats["incumbent"] = source
 
     sol = make_solution(problem, chosen, solver="milp", status="", time_s=0.0)
     if has_solution and not budget_mode and not sol.target_met:
@@ -343,7 +335,105 @@ def _solve_reduced(
     if status == "infeasible":
         sol = make_solution(problem, sol.chosen, solver="milp", status="", time_s=0.0)
         return _with(sol, t0, status, None, stats, budget_mode, force_not_met=True)
+    if any(r["status"] == "optimal" for r in runs):
+        # optimal only if the plan handed back is within the gap of the proven bound (not so
+        # when a mismatched run left no time for the second one)
+        value = sol.covered_weight if budget_mode else sol.cost
+        gap = _gap(budget_mode, value, bound)
+        status = "optimal" if gap is not None and gap <= mip_rel_gap + 1e-9 else "time limit"
     return _with(sol, t0, status, bound, stats, budget_mode)
+
+
+def _run_highs(
+    model: tuple[Any, ...],
+    start: NDArray[np.float64] | None,
+    time_limit_s: float,
+    n: int,
+    *,
+    mip_rel_gap: float,
+    threads: int | None,
+    log: bool,
+) -> dict[str, Any]:
+    """One HiGHS run of ``model`` (``passModel`` arguments); what came out of it."""
+    h = _new_highs(log)
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    if h.passModel(*model) == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS refused the model (passModel failed)")
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = start.tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    h.run()
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    name = getattr(model_status, "name", str(model_status))
+    status = _STATUS.get(name, h.modelStatusToString(model_status).lower())
+    has_solution = int(info.primal_solution_status) == 2 and status != "infeasible"
+    obj = float(info.objective_function_value) if has_solution else None
+    bound: float | None = float(info.mip_dual_bound)
+    if bound is None or not np.isfinite(bound) or status == "infeasible":
+        bound = None
+    maximise = model[4] == int(highspy.ObjSense.kMaximize)
+    if bound is not None and obj is not None and status == "optimal":
+        # HiGHS proved the incumbent within mip_rel_gap; when presolve alone solves the model
+        # it reports a trivial dual bound (0), so take the bound its optimality implies
+        implied = obj * (1.0 + mip_rel_gap) if maximise else obj * (1.0 - mip_rel_gap)
+        bound = min(bound, implied) if maximise else max(bound, implied)
+    x = np.asarray(h.getSolution().col_value[:n], dtype=np.float64) if has_solution else None
+    out = {
+        "status": status,
+        "highs_status": h.modelStatusToString(model_status),
+        "nodes": int(info.mip_node_count),
+        "iterations": int(info.simplex_iteration_count),
+        "has_solution": has_solution,
+        "objective": obj,
+        "bound": bound,
+        "x": x,
+        "maximise": maximise,
+    }
+    h.clear()
+    return out
+
+
+def _mismatch(problem: CoverProblem, run: dict[str, Any], weight_scale: float) -> bool:
+    """Whether a run's solution values disagree with the objective HiGHS reports for them."""
+    if not run["has_solution"]:
+        return False
+    chosen = np.flatnonzero(run["x"] > 0.5)
+    obj = float(run["objective"])
+    if run["maximise"]:
+        covered, _ = evaluate(problem, chosen)
+        reported = obj * weight_scale
+        return covered < reported - 1e-6 * max(abs(reported), 1.0)
+    cost = solution_cost(problem, chosen)
+    return cost > obj + 1e-6 * max(abs(obj), 1.0)
+
+
+def _best_of(
+    problem: CoverProblem, options: list[tuple[str, NDArray[np.int64]]]
+) -> tuple[str, NDArray[np.int64]]:
+    """The best valid selection among ``options`` (first wins ties)."""
+    best: tuple[str, NDArray[np.int64]] | None = None
+    best_key: tuple[float, ...] | None = None
+    for source, chosen in options:
+        try:
+            check(problem, chosen)
+        except ValueError:
+            continue
+        covered, _ = evaluate(problem, chosen)
+        if problem.budget is not None:
+            key = (-covered, solution_cost(problem, chosen))
+        else:
+            key = (0.0 if problem.meets_target(covered) else 1.0, solution_cost(problem, chosen))
+        if best_key is None or key < best_key:
+            best, best_key = (source, chosen), key
+    if best is None:  # nothing valid: keep HiGHS's first answer, check() will tell
+        return options[0]
+    return best
 
 
 def _with(

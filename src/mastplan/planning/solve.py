@@ -112,9 +112,7 @@ def solve(
     if not best.target_met:
         stats["explanation"] = _explanation(problem, unreachable, milp_infeasible)
     stats["solvers_run"] = ["greedy", "milp"] if "milp" in stats else ["greedy"]
-    return dataclasses.replace(
-        best, time_s=time.perf_counter() - t0, stats={**best.stats, **stats}
-    )
+    return dataclasses.replace(best, time_s=time.perf_counter() - t0, stats={**best.stats, **stats})
 
 
 def _better(m: Solution, g: Solution, budget_mode: bool) -> bool:

@@ -142,7 +142,8 @@ class PreparedSectors:
     carrier: np.ndarray
     radius_m: np.ndarray
     radius_levels_m: np.ndarray
-    pl_table_db: np.ndarray
+    pl_table_db: np.ndarray  # one row per distinct (model, height, frequency, power, floor)
+    pl_table_row: np.ndarray  # each sector's row of pl_table_db
     pl_table_inv_du: np.ndarray
     floor_dbm: np.ndarray
     shadow_sigma_db: np.ndarray
@@ -216,20 +217,24 @@ def prepare_sectors(
         np.asarray(nr.noise_per_re_dbm(scs, options.noise_figure_db)) - options.cull_below_noise_db
     )
     sigma, field, components = _shadowing(sectors, codes, x, y, options)
-    radius = cull_radius_m(
-        p_re + max_gain_dbi(options) + 2.0 * sigma,  # 2σ of shadowing above the mean
-        floor,
-        f,
-        sectors["height_m"].to_numpy(float),
-        options.ue_height_m,
-        codes,
-        options,
+    # sectors alike in (model, height, frequency, power, floor) share radii and path-loss
+    # tables: computed once per distinct combination (planning candidates repeat them a lot)
+    h = sectors["height_m"].to_numpy(float)
+    max_rsrp = p_re + max_gain_dbi(options) + 2.0 * sigma  # 2σ of shadowing above the mean
+    key = np.column_stack([codes, h, f, max_rsrp, np.broadcast_to(floor, (n,))])
+    uniq, row = np.unique(key, axis=0, return_inverse=True) if n else (key, np.zeros(0, int))
+    row = row.ravel().astype(np.int64)
+    u_codes = uniq[:, 0].astype(np.int64)
+    radius_u = cull_radius_m(
+        uniq[:, 3], uniq[:, 4], uniq[:, 2], uniq[:, 1], options.ue_height_m, u_codes, options,
         CULL_LEVELS_DB,
-    )
+    )  # fmt: skip
+    radius = radius_u[row]
     radius_levels = np.where((mech == 0.0)[:, None], radius, radius[:, :1])
-    table, inv_du = path_loss_table_db(
-        codes, sectors["height_m"].to_numpy(float), options.ue_height_m, f, radius[:, 0], options
+    table, inv_du_u = path_loss_table_db(
+        u_codes, uniq[:, 1], options.ue_height_m, uniq[:, 2], radius_u[:, 0], options
     )
+    inv_du = inv_du_u[row]
     return PreparedSectors(
         x_m=np.ascontiguousarray(x),
         y_m=np.ascontiguousarray(y),
@@ -249,6 +254,7 @@ def prepare_sectors(
         radius_m=np.ascontiguousarray(radius[:, 0]),
         radius_levels_m=np.ascontiguousarray(radius_levels),
         pl_table_db=table,
+        pl_table_row=row,
         pl_table_inv_du=inv_du,
         floor_dbm=np.asarray(floor, float),
         shadow_sigma_db=sigma,
@@ -403,13 +409,15 @@ def path_loss_table_db(
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def table_path_loss_db_nb(pl_table, pl_inv_du, s, d2sq):  # pragma: no cover - numba
+def table_path_loss_db_nb(pl_table, pl_row, pl_inv_du, s, d2sq):  # pragma: no cover - numba
     """Sector ``s``'s path loss at squared distance ``d2sq`` (m²), interpolated in its table
-    (:func:`path_loss_table_db`) linearly in log-distance; d2D below 10 m is taken as 10 m."""
+    (:func:`path_loss_table_db`, row ``pl_row[s]``) linearly in log-distance; d2D below 10 m is
+    taken as 10 m."""
     t = (0.5 * math.log10(max(d2sq, 100.0)) - 1.0) * pl_inv_du[s]
     i = min(int(t), pl_table.shape[1] - 2)
     w = t - i
-    return pl_table[s, i] + w * (pl_table[s, i + 1] - pl_table[s, i])
+    r = pl_row[s]
+    return pl_table[r, i] + w * (pl_table[r, i + 1] - pl_table[r, i])
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -450,6 +458,7 @@ def _tile_kernel(
     s_radius_lv,
     level_cos,
     pl_table,
+    pl_row,
     pl_inv_du,
     s_floor_mw,
     s_sigma,
@@ -521,7 +530,7 @@ def _tile_kernel(
                 if s_sigma[s] > 0.0:
                     e += s_sigma[s] * shadowing_at_nb(shadow, s_field[s], xc[col], y)
                 # the mode's path loss, interpolated in log-distance (see path_loss_table_db)
-                pl = table_path_loss_db_nb(pl_table, pl_inv_du, s, d2sq)
+                pl = table_path_loss_db_nb(pl_table, pl_row, pl_inv_du, s, d2sq)
                 v = math.exp((e - pl) * LN10_OVER_10)
                 if v < s_floor_mw[s]:
                     continue  # below the floor before terrain, which can only add loss
@@ -641,6 +650,7 @@ def predict_tile(
             prepared.radius_levels_m,
             CULL_LEVEL_COS,
             prepared.pl_table_db,
+            prepared.pl_table_row,
             prepared.pl_table_inv_du,
             10.0 ** (prepared.floor_dbm / 10.0),
             prepared.shadow_sigma_db,

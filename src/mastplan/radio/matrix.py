@@ -70,10 +70,14 @@ def reach_radius_m(
 ) -> np.ndarray:
     """Per sector, the distance beyond which its RSRP stays below ``threshold_dbm`` even at full
     antenna gain (from its own path-loss table, which grows with distance)."""
-    table = prepared.pl_table_db.astype(float)
-    ok = (prepared.p_re_dbm + max_gain_dbi - threshold_dbm)[:, None] - table >= 0.0
+    # per distinct (table row, power): sectors sharing a table mostly share the power too
+    key = np.column_stack([prepared.pl_table_row, prepared.p_re_dbm])
+    uniq, back = np.unique(key, axis=0, return_inverse=True)
+    back = back.ravel()
+    table = prepared.pl_table_db[uniq[:, 0].astype(np.int64)].astype(float)
+    ok = (uniq[:, 1] + max_gain_dbi - threshold_dbm)[:, None] - table >= 0.0
     n = table.shape[1]
-    last = np.where(ok.any(axis=1), n - 1 - np.argmax(ok[:, ::-1], axis=1), -1)
+    last = np.where(ok.any(axis=1), n - 1 - np.argmax(ok[:, ::-1], axis=1), -1)[back]
     u = 1.0 + (last + 1) / prepared.pl_table_inv_du  # one table step beyond the last point
     return np.where(last >= 0, np.minimum(10.0**u, prepared.radius_m), 0.0)
 
@@ -113,7 +117,8 @@ def rsrp_matrix(
         points.cell_m, points.ncx, points.ncy, opts.ue_height_m,
         prepared.x_m, prepared.y_m, prepared.height_m, prepared.ground_m, prepared.sin_az,
         prepared.cos_az, prepared.sin_mech_tilt, prepared.cos_mech_tilt, prepared.elec_tilt_deg,
-        prepared.p_re_dbm, prepared.pl_table_db, prepared.pl_table_inv_du, radius,
+        prepared.p_re_dbm, prepared.pl_table_db, prepared.pl_table_row, prepared.pl_table_inv_du,
+        radius,
         float(threshold_dbm), ANTENNAS[opts.antenna], opts.array_rows, opts.array_cols,
         opts.array_spacing_wavelengths, np.ascontiguousarray(codebook[:, 0]),
         np.ascontiguousarray(codebook[:, 1]),
@@ -140,7 +145,7 @@ def _cell_range(c, r, c0, cell, nc):  # pragma: no cover - numba
 @numba.njit(cache=True, parallel=True)
 def _pairs_in_reach(
     px, py, order, cell_start, x0, y0, cell, ncx, ncy, ue_h, s_x, s_y, s_h, s_ground, s_sin_az,
-    s_cos_az, s_sin_mt, s_cos_mt, s_etilt, s_pre, pl_table, pl_inv_du, s_radius, threshold,
+    s_cos_az, s_sin_mt, s_cos_mt, s_etilt, s_pre, pl_table, pl_row, pl_inv_du, s_radius, threshold,
     ant_mode, arr_m, arr_n, arr_d, cb_tilt, cb_az, bound,
 ):  # pragma: no cover - numba  # fmt: skip
     for s in numba.prange(s_x.size):
@@ -164,7 +169,7 @@ def _pairs_in_reach(
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _fill(
     px, py, order, cell_start, x0, y0, cell, ncx, ncy, ue_h, s_x, s_y, s_h, s_ground, s_sin_az,
-    s_cos_az, s_sin_mt, s_cos_mt, s_etilt, s_pre, pl_table, pl_inv_du, s_radius, threshold,
+    s_cos_az, s_sin_mt, s_cos_mt, s_etilt, s_pre, pl_table, pl_row, pl_inv_du, s_radius, threshold,
     ant_mode, arr_m, arr_n, arr_d, cb_tilt, cb_az, start, idx, val, count,
 ):  # pragma: no cover - numba  # fmt: skip
     for s in numba.prange(s_x.size):
@@ -190,7 +195,11 @@ def _fill(
                         ant_mode, dx, dy, dz, s_sin_az[s], s_cos_az[s], s_sin_mt[s],
                         s_cos_mt[s], s_etilt[s], arr_m, arr_n, arr_d, beam_tilts, cb_az,
                     )  # fmt: skip
-                    rsrp = s_pre[s] + gain - table_path_loss_db_nb(pl_table, pl_inv_du, s, d2sq)
+                    rsrp = (
+                        s_pre[s]
+                        + gain
+                        - table_path_loss_db_nb(pl_table, pl_row, pl_inv_du, s, d2sq)
+                    )
                     if rsrp >= threshold:
                         idx[base + n] = p
                         val[base + n] = rsrp
