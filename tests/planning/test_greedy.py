@@ -13,31 +13,8 @@ from scipy import sparse
 
 from mastplan.planning import CoverProblem, check, evaluate, greedy
 
-# A = {0,1,2} (4), B = {3,4,5} (4), C = {0,1,3,4} (5), D = {2,5} (2); unit weights
-COVER = np.array(
-    [
-        [1, 1, 1, 0, 0, 0],
-        [0, 0, 0, 1, 1, 1],
-        [1, 1, 0, 1, 1, 0],
-        [0, 0, 1, 0, 0, 1],
-    ],
-    dtype=bool,
-)
-COST = np.array([4.0, 4.0, 5.0, 2.0])
 
-
-def small(**kw) -> CoverProblem:
-    args = {
-        "coverage": sparse.csr_array(COVER),
-        "point_weight": np.ones(6),
-        "cost": COST,
-        "target_share": 1.0,
-    }
-    args.update(kw)
-    return CoverProblem(**args)
-
-
-def test_full_cover_by_hand():
+def test_full_cover_by_hand(small):
     # ratios: D 2/2 = 1 first; then C covers {0,1,3,4} at 5/4 against A, B at 4/2: C. Total 7.
     s = greedy(small())
     assert s.chosen.tolist() == [2, 3]
@@ -61,7 +38,7 @@ def test_capped_gain_prefers_the_cheap_finisher():
     assert s.cost == 10.0
 
 
-def test_zero_cost_candidates_come_first_and_unneeded_ones_are_dropped():
+def test_zero_cost_candidates_come_first_and_unneeded_ones_are_dropped(small):
     cost = np.array([4.0, 4.0, 0.0, 0.0])
     s = greedy(small(cost=cost, target_share=4 / 6))
     # C and D are free and together cover everything; both are needed for 4 points? C alone is 4
@@ -70,10 +47,10 @@ def test_zero_cost_candidates_come_first_and_unneeded_ones_are_dropped():
     assert set(s.chosen.tolist()) <= {2, 3}
 
 
-def test_redundancy_removal_drops_what_became_useless():
+def test_redundancy_removal_drops_what_became_useless(cover):
     # A at 1.0 per point first? ratios: A 3/3 = 1, B 3/3 = 1, H covers all 6 at 5.9 (0.98): H
     # first and alone. Without H the others would be needed.
-    cov = np.vstack([COVER[:2], np.ones((1, 6), dtype=bool)])
+    cov = np.vstack([cover[:2], np.ones((1, 6), dtype=bool)])
     p = CoverProblem(sparse.csr_array(cov), np.ones(6), np.array([3.0, 3.0, 5.9]), 1.0)
     s = greedy(p)
     assert s.chosen.tolist() == [2]
@@ -122,14 +99,14 @@ def test_local_search_replaces_an_expensive_candidate_by_cheaper_ones():
     assert worse.chosen.tolist() == [0, 3, 4]
 
 
-def test_fixed_candidates_are_kept_and_free():
+def test_fixed_candidates_are_kept_and_free(small):
     s = greedy(small(fixed=np.array([True, False, False, False])))
     # A is there; {3,4,5} remain: B (4 for 3) against C (5 for 2) and D (2 for 1): B.
     assert s.chosen.tolist() == [0, 1]
     assert s.cost == 4.0
 
 
-def test_groups_and_conflicts_are_respected():
+def test_groups_and_conflicts_are_respected(small):
     # C and D in one group: the greedy's C + D is not allowed
     s = greedy(small(group=np.array([0, 1, 2, 2])))
     check(small(group=np.array([0, 1, 2, 2])), s.chosen)
@@ -139,7 +116,7 @@ def test_groups_and_conflicts_are_respected():
     assert s2.target_met and not {2, 3} <= set(s2.chosen.tolist())
 
 
-def test_target_not_met_is_said_honestly():
+def test_target_not_met_is_said_honestly(small):
     # every pair conflicts: at most one candidate, none covers everything
     pairs = np.array([[i, j] for i in range(4) for j in range(i + 1, 4)])
     p = small(conflicts=pairs)
@@ -150,7 +127,7 @@ def test_target_not_met_is_said_honestly():
     assert len(s.chosen) == 1
 
 
-def test_budget_mode_maximises_weight_per_yuan_and_fits():
+def test_budget_mode_maximises_weight_per_yuan_and_fits(small):
     p = small(budget=6.0)
     s = greedy(p)
     check(p, s.chosen)

@@ -14,29 +14,6 @@ from scipy import sparse
 
 from mastplan.planning import CoverProblem, check, evaluate, greedy, solve, solve_milp
 
-# A = {0,1,2} (4), B = {3,4,5} (4), C = {0,1,3,4} (5), D = {2,5} (2); unit weights
-COVER = np.array(
-    [
-        [1, 1, 1, 0, 0, 0],
-        [0, 0, 0, 1, 1, 1],
-        [1, 1, 0, 1, 1, 0],
-        [0, 0, 1, 0, 0, 1],
-    ],
-    dtype=bool,
-)
-COST = np.array([4.0, 4.0, 5.0, 2.0])
-
-
-def small(**kw) -> CoverProblem:
-    args = {
-        "coverage": sparse.csr_array(COVER),
-        "point_weight": np.ones(6),
-        "cost": COST,
-        "target_share": 1.0,
-    }
-    args.update(kw)
-    return CoverProblem(**args)
-
 
 @pytest.mark.parametrize(
     ("changes", "optimum", "chosen"),
@@ -53,7 +30,7 @@ def small(**kw) -> CoverProblem:
         ({"conflicts": np.array([[2, 3]])}, 8.0, [0, 1]),
     ],
 )
-def test_hand_worked_optima(changes, optimum, chosen):
+def test_hand_worked_optima(changes, optimum, chosen, small):
     p = small(**changes)
     s = solve_milp(p)
     assert s.status == "optimal"
@@ -74,7 +51,7 @@ def test_hand_worked_optima(changes, optimum, chosen):
         (7.0, 6.0, [2, 3]),  # C+D: everything
     ],
 )
-def test_budget_mode_by_hand(budget, covered, chosen):
+def test_budget_mode_by_hand(budget, covered, chosen, small):
     p = small(budget=budget)
     s = solve_milp(p)
     assert s.status == "optimal"
@@ -108,7 +85,7 @@ def test_milp_beats_greedy_on_the_classic_counterexample():
     assert m.gap == 0.0 and m.status == "optimal"
 
 
-def test_partial_cover_counterexample():
+def test_partial_cover_counterexample(small):
     # 4 of 6 points: greedy takes D (1.0 per point), then A (ratio 2, tie with B) = 6; the
     # optimum is C alone = 5.
     p = small(target_share=4 / 6)
@@ -118,7 +95,7 @@ def test_partial_cover_counterexample():
     assert s.stats["solvers_run"] == ["greedy", "milp"]
 
 
-def test_infeasible_with_conflicts():
+def test_infeasible_with_conflicts(small):
     pairs = np.array([[i, j] for i in range(4) for j in range(i + 1, 4)])
     p = small(conflicts=pairs)
     s = solve_milp(p)
@@ -132,7 +109,7 @@ def test_infeasible_with_conflicts():
     assert "HiGHS proved" in out.stats["explanation"]
 
 
-def test_solve_explains_an_unreachable_target():
+def test_solve_explains_an_unreachable_target(small):
     p = small(total_weight=8.0)  # 2 of 8 weight units are served by nobody
     for solver in ("greedy", "milp", "auto"):
         s = solve(p, solver=solver)
@@ -140,12 +117,12 @@ def test_solve_explains_an_unreachable_target():
         assert "75.00%" in s.stats["explanation"]
 
 
-def test_solve_rejects_an_unknown_solver():
+def test_solve_rejects_an_unknown_solver(small):
     with pytest.raises(ValueError, match="solver"):
         solve(small(), solver="simplex")  # type: ignore[arg-type]
 
 
-def test_auto_keeps_the_greedy_plan_for_big_problems(monkeypatch):
+def test_auto_keeps_the_greedy_plan_for_big_problems(monkeypatch, small):
     solve_module = importlib.import_module("mastplan.planning.solve")  # `solve` is the function
     monkeypatch.setattr(solve_module, "AUTO_MAX_CANDIDATES", 3)
     p = small(target_share=4 / 6)
@@ -155,7 +132,7 @@ def test_auto_keeps_the_greedy_plan_for_big_problems(monkeypatch):
     assert solve(p, solver="milp").cost == 5.0  # "milp" has no size limit
 
 
-def test_fixed_costs_are_not_counted():
+def test_fixed_costs_are_not_counted(small):
     p = small(cost=np.array([100.0, 4.0, 5.0, 2.0]), fixed=np.array([True, False, False, False]))
     s = solve_milp(p)
     assert s.cost == 4.0 and s.lower_bound == pytest.approx(4.0)

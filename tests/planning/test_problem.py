@@ -13,33 +13,9 @@ from scipy import sparse
 
 from mastplan.planning import CoverProblem, check, evaluate, explain_infeasible, reduce_points
 
-# 4 candidates × 6 points, every weight 1:
-#   A = {0,1,2} (cost 4), B = {3,4,5} (4), C = {0,1,3,4} (5), D = {2,5} (2)
-COVER = np.array(
-    [
-        [1, 1, 1, 0, 0, 0],
-        [0, 0, 0, 1, 1, 1],
-        [1, 1, 0, 1, 1, 0],
-        [0, 0, 1, 0, 0, 1],
-    ],
-    dtype=bool,
-)
-COST = np.array([4.0, 4.0, 5.0, 2.0])
 
-
-def small(**kw) -> CoverProblem:
-    args = {
-        "coverage": sparse.csr_array(COVER),
-        "point_weight": np.ones(6),
-        "cost": COST,
-        "target_share": 1.0,
-    }
-    args.update(kw)
-    return CoverProblem(**args)
-
-
-def test_fields_are_normalised():
-    p = small(coverage=COVER.astype(int), group=[0, 0, 1, 2], conflicts=[[1, 0], [0, 1]])
+def test_fields_are_normalised(small, cover):
+    p = small(coverage=cover.astype(int), group=[0, 0, 1, 2], conflicts=[[1, 0], [0, 1]])
     assert isinstance(p.coverage, sparse.csr_array)
     assert p.coverage.dtype == np.bool_
     assert p.total_weight == 6.0
@@ -69,17 +45,17 @@ def test_fields_are_normalised():
         ({"total_weight": 5.0}, "total_weight"),
     ],
 )
-def test_invalid_problems_are_refused(changes, message):
+def test_invalid_problems_are_refused(changes, message, small):
     with pytest.raises(ValueError, match=message):
         small(**changes)
 
 
-def test_negative_group_means_no_group():
+def test_negative_group_means_no_group(small):
     p = small(group=np.array([-1, -1, 0, 1]), fixed=np.array([True, True, False, False]))
     check(p, [0, 1])
 
 
-def test_evaluate_counts_each_point_once():
+def test_evaluate_counts_each_point_once(small):
     p = small(point_weight=np.array([1.0, 2, 3, 4, 5, 6]))
     covered, share = evaluate(p, [0, 2])  # A ∪ C = {0,1,2,3,4}
     assert covered == 1 + 2 + 3 + 4 + 5
@@ -89,14 +65,14 @@ def test_evaluate_counts_each_point_once():
     assert evaluate(p, []) == (0.0, 0.0)
 
 
-def test_total_weight_makes_the_share_relative_to_the_original_total():
+def test_total_weight_makes_the_share_relative_to_the_original_total(small):
     p = small(total_weight=12.0, target_share=0.5)
     assert evaluate(p, [0, 1]) == (6.0, 0.5)
     assert p.meets_target(6.0)
     assert not p.meets_target(5.9)
 
 
-def test_check_names_each_violation():
+def test_check_names_each_violation(small):
     p = small(
         group=np.array([0, 0, 1, 2]),
         conflicts=np.array([[2, 3]]),
@@ -119,14 +95,14 @@ def test_check_names_each_violation():
         check(p, [1, 7])
 
 
-def test_reduce_points_merges_and_drops():
+def test_reduce_points_merges_and_drops(cover, cost):
     # points 0 and 1 are served by the same candidates (A, C); so are 3 and 4 (B, C);
     # point 6 is served by nobody, point 7 has no weight
     cov = np.zeros((4, 8), dtype=bool)
-    cov[:, :6] = COVER
+    cov[:, :6] = cover
     cov[0, 7] = True
     w = np.array([1.0, 2, 3, 4, 5, 6, 7, 0])
-    p = CoverProblem(sparse.csr_array(cov), w, COST, 0.5)
+    p = CoverProblem(sparse.csr_array(cov), w, cost, 0.5)
     r, mapping = reduce_points(p)
     assert r.n_points == 4
     assert mapping[6] == -1 and mapping[7] == -1
@@ -173,10 +149,10 @@ def test_reduce_points_preserves_the_covered_weight_of_every_selection(case):
     assert len({rdense[:, k].tobytes() for k in range(r.n_points)}) == r.n_points
 
 
-def test_explain_infeasible_names_the_best_share_and_the_unserved_weight():
+def test_explain_infeasible_names_the_best_share_and_the_unserved_weight(cover, cost):
     cov = np.zeros((4, 8), dtype=bool)
-    cov[:, :6] = COVER  # points 6 and 7 are served by nobody
-    p = CoverProblem(sparse.csr_array(cov), np.ones(8), COST, 0.8)
+    cov[:, :6] = cover  # points 6 and 7 are served by nobody
+    p = CoverProblem(sparse.csr_array(cov), np.ones(8), cost, 0.8)
     text = explain_infeasible(p)
     assert text is not None
     assert "75.00%" in text  # 6 of 8
@@ -185,13 +161,13 @@ def test_explain_infeasible_names_the_best_share_and_the_unserved_weight():
     assert explain_infeasible(p.replace(target_share=0.75)) is None
 
 
-def test_explain_infeasible_counts_dropped_weight():
+def test_explain_infeasible_counts_dropped_weight(small):
     p = small(total_weight=10.0, target_share=0.9)
     text = explain_infeasible(p)
     assert text is not None and "60.00%" in text
 
 
-def test_explain_infeasible_in_budget_mode_says_the_budget_is_short():
+def test_explain_infeasible_in_budget_mode_says_the_budget_is_short(small):
     # full cover costs at least 7 (C + D); a budget of 6 cannot reach it
     text = explain_infeasible(small(budget=6.0))
     assert text is not None
