@@ -128,3 +128,26 @@ def test_the_phased_roll_out_fixes_each_years_sites_before_the_next(
         assert (tmp_path / str(year) / "plan.json").exists()
     assert json.loads((tmp_path / "phased.json").read_text())["total_sites"] == out["total_sites"]
     assert np.isfinite(out["total_cost_yuan"])
+
+
+def test_a_tiled_plan_meets_its_target_recomputed_from_its_own_files(
+    loaded_session: Session, tmp_path
+):
+    # small tiles force several tile problems, their border repair and the local matrix
+    options = PlanOptions(**FAST, tiles="always", tile_m=400.0)
+    summary = run_plan(loaded_session, AREA, tmp_path, options, None)
+    assert summary["feasible"]
+    plan = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    solution = plan["areas"][0]["operators"]["china-mobile"]["solution"]
+    assert solution["solver"] == "tiled greedy"
+    tiled = solution["stats"]["tiled"]
+    assert tiled["tiles"] > 1 and tiled["tiles_missing_target"] == 0
+    assert tiled["halo_m"] >= 400.0  # at least a small cell's reach at −105 dBm
+    sites = pd.read_csv(tmp_path / "sites.csv")
+    sectors = pd.read_csv(tmp_path / "sectors.csv")
+    assert len(sites) > 0 and set(sectors["site"]) == set(sites["site"])
+    assert sites["structure"].dropna().is_unique  # one site per structure across the tiles
+    stats = _recomputed(loaded_session, AREA, sectors, options)
+    target = summary["areas"][0]["targets"]
+    assert stats.covered_share >= target["share"]
+    assert stats.continuity >= target["continuity"]

@@ -512,6 +512,11 @@ def plan(
     greenfield: Annotated[
         bool, typer.Option(help="Ignore the 5G sites on air (plan from the 2019 start).")
     ] = False,
+    tiles: Annotated[
+        str,
+        typer.Option(help="auto (tiles above 40,000 test points), always or never."),
+    ] = "auto",
+    tile_m: Annotated[float, typer.Option(help="Tile edge in metres (tiled plans).")] = 2000.0,
     user: Annotated[str | None, typer.Option(help="Who plans (audit log).")] = None,
     database: DatabaseOpt = None,
 ) -> None:
@@ -520,6 +525,10 @@ def plan(
 
     if sum(x is not None for x in (area, area_file)) + int(phased) != 1:
         _fail("give exactly one of --area, --area-file and --phased")
+    if tiles not in ("auto", "always", "never"):
+        _fail(f"--tiles must be auto, always or never, not {tiles!r}")
+    if not tile_m > 0:
+        _fail(f"--tile-m must be > 0, not {tile_m!r}")
     options = PlanOptions(
         operators=tuple(operator or ("china-mobile",)),
         target_rsrp_dbm=target_rsrp_dbm,
@@ -534,6 +543,8 @@ def plan(
         load=load,
         costs_file=costs,
         greenfield=greenfield,
+        tiles=tiles,
+        tile_m=tile_m,
     )
 
     def body() -> None:

@@ -36,17 +36,20 @@ from mastplan.planning.candidates import (
     usable_structures,
 )
 from mastplan.planning.costs import NEW_TOWER, CostModel
+from mastplan.planning.coverage import ENGINE_COLUMNS, CoverBuilder, reach_m
 from mastplan.planning.evaluate import Evaluation, Targets, evaluate_sites, repair_sinr
-from mastplan.planning.problem import CoverProblem, explain_infeasible
+from mastplan.planning.problem import Solution, explain_infeasible
 from mastplan.planning.solve import solve
+from mastplan.planning.tiles import solve_tiled
 from mastplan.radio import Grid
-from mastplan.radio.matrix import PointIndex, rsrp_matrix
+from mastplan.radio.matrix import PointIndex
 from mastplan.registry.audit import Actor
 from mastplan.registry.queries import Area, area_by_code, sectors_in_bbox, structures_in_bbox
 from mastplan.synthetic.sites import BAND_PLAN, OPERATORS
 
-ENGINE_COLUMNS = ["x_m", "y_m", "height_m", "azimuth_deg", "tilt_deg", "power_dbm", "f_ghz",
-                  "bandwidth_mhz", "model"]  # fmt: skip
+#: Areas of more test points than this are planned in tiles unless ``tiles="never"``
+#: (40,000 points: 25 km² at 25 m).
+TILE_ABOVE_POINTS = 40_000
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class PlanOptions:
     existing sites do not count towards coverage, but their tenancies still set the sharing
     discounts. Targets left ``None`` come from the key area (the registry's per-area targets) or the
     defaults of :class:`~mastplan.planning.evaluate.Targets` for districts and polygon files.
+    ``tiles``: ``"auto"`` plans areas of more than :data:`TILE_ABOVE_POINTS` test points in
+    ``tile_m`` tiles (:func:`~mastplan.planning.tiles.solve_tiled`), ``"always"`` or ``"never"``.
     """
 
     operators: tuple[str, ...] = ("china-mobile",)
@@ -74,6 +79,8 @@ class PlanOptions:
     costs_file: Path | None = None
     sinr_repair: bool = True
     greenfield: bool = False
+    tiles: str = "auto"
+    tile_m: float = 2000.0
 
 
 @dataclass
@@ -125,19 +132,6 @@ def _metric(frame: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 
 
-def site_coverage(sector_rsrp: scipy.sparse.csr_array, owner: np.ndarray, n_sites: int):
-    """Sites × points, True where any sector of the site (``owner``) reaches the point."""
-    agg = scipy.sparse.csr_array(
-        (np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(n_sites, len(owner))
-    )
-    hit = sector_rsrp.copy()
-    hit.data = np.ones_like(hit.data)
-    out = (agg @ hit).tocsr()
-    out.data = out.data > 0
-    out.eliminate_zeros()
-    return out.astype(bool)
-
-
 def plan_operator(
     area_m: shapely.Geometry,
     structures: pd.DataFrame,
@@ -182,50 +176,34 @@ def plan_operator(
     say(f"{carrier.operator}: {len(cands):,} candidates on {cands['host'].nunique():,} hosts")
     csec = candidate_sectors(cands, carrier, costs)
     radio = {"load": options.load}
-    cov_c = site_coverage(
-        rsrp_matrix(csec[ENGINE_COLUMNS], points, targets.rsrp_dbm), csec["candidate"].to_numpy(),
-        len(cands),
-    )  # fmt: skip
-    site_ids, site_of_sector = np.unique(existing["site"].astype(str), return_inverse=True)
-    cov_e = (
-        site_coverage(
-            rsrp_matrix(existing[ENGINE_COLUMNS], points, targets.rsrp_dbm),
-            site_of_sector,
-            len(site_ids),
-        )
-        if len(existing)
-        else scipy.sparse.csr_array((0, len(pix)), dtype=bool)
-    )
-    n_e = cov_e.shape[0]
-    coverage = scipy.sparse.vstack([cov_e, cov_c]).tocsr()
-    hosts = np.concatenate([np.arange(n_e), n_e + cands["host"].to_numpy()])
-    conflicts = None
-    if options.min_isd_m > 0 and len(cands):
-        host_xy = cands.groupby("host")[["x_m", "y_m"]].first()
-        pairs = cKDTree(host_xy.to_numpy()).query_pairs(options.min_isd_m, output_type="ndarray")
-        host_ids = host_xy.index.to_numpy()
-        by_host = cands.groupby("host").indices
-        rows = [(a, b) for ha, hb in host_ids[pairs] for a in by_host[ha] for b in by_host[hb]]
-        conflicts = (n_e + np.array(rows, dtype=np.int64)).reshape(-1, 2) if rows else None
-    problem = CoverProblem(
-        coverage=coverage,
-        point_weight=weight,
-        cost=np.concatenate([np.zeros(n_e), cands["cost_yuan"].to_numpy(float)]),
-        target_share=targets.share,
-        group=hosts.astype(np.int64),
-        conflicts=conflicts,
-        fixed=np.concatenate([np.ones(n_e, bool), np.zeros(len(cands), bool)]),
+    builder = CoverBuilder(
+        cands, carrier, costs, points.x_m, points.y_m, weight, targets.rsrp_dbm, targets.share,
+        existing=existing if len(existing) else None, min_isd_m=options.min_isd_m,
         budget=options.budget_yuan,
-    )
-    say(f"{carrier.operator}: solving ({options.solver}, {coverage.nnz:,} matrix entries)")
-    sol = solve(problem, solver=options.solver, time_limit_s=options.time_limit_s)
-    solution = _solution_dict(sol, excluded, len(cands), len(pix), coverage.nnz)
+    )  # fmt: skip
+    n_e = builder.n_existing
+    tiled = _tiled(options, len(pix))
+    all_c, all_p = np.arange(builder.n_candidates), np.arange(len(pix))
+    if tiled:
+        reach = max(reach_m(csec, targets.rsrp_dbm), reach_m(existing, targets.rsrp_dbm))
+        halo = max(reach, options.min_isd_m) + options.resolution_m
+        say(f"{carrier.operator}: solving in {options.tile_m:,.0f} m tiles (halo {halo:,.0f} m)")
+        sol, nnz = _solve_tiles(builder, options, halo, progress), None
+        problem = None
+        matrix = _LocalMatrix(builder, halo)
+    else:
+        problem = builder(all_c, all_p)
+        nnz = int(problem.coverage.nnz)
+        say(f"{carrier.operator}: solving ({options.solver}, {nnz:,} matrix entries)")
+        sol = solve(problem, solver=options.solver, time_limit_s=options.time_limit_s)
+        matrix = _WholeMatrix(problem.coverage)
+    solution = _solution_dict(sol, excluded, len(cands), len(pix), nnz)
     evaluate = _evaluator(grid, mask, existing, csec, n_e, targets, radio)
     before = evaluate(np.arange(n_e))
     if not sol.target_met:
         explanation = (
             sol.stats.get("explanation")
-            or explain_infeasible(problem)
+            or (explain_infeasible(problem) if problem is not None else None)
             or (
                 f"the solver found no plan reaching {targets.share:.0%} within its limits "
                 f"(best share {sol.share:.1%})"
@@ -238,21 +216,120 @@ def plan_operator(
     if options.sinr_repair:
         say(f"{carrier.operator}: checking SINR and continuity with the full prediction")
         allowed = np.concatenate([np.zeros(n_e, bool), np.ones(len(cands), bool)])
+        hosts = np.concatenate([np.arange(n_e), n_e + cands["host"].to_numpy(np.int64)])
+        cost = np.concatenate([np.zeros(n_e), cands["cost_yuan"].to_numpy(float)])
         chosen, after, search = repair_sinr(
-            chosen, coverage, problem.cost, allowed, hosts,
+            chosen, matrix.reach, cost, allowed, hosts,
             np.arange(len(pix)), _point_view(evaluate, pix), targets,
         )  # fmt: skip
-        after = evaluate(chosen)
-    else:
-        after = evaluate(chosen)
+    after = evaluate(chosen)
     picked = chosen[chosen >= n_e] - n_e
     out = cands.iloc[picked].copy()
     out["candidate"] = picked
-    out["reason"] = _reasons(out, cands, cov_c, chosen - n_e, weight, costs)
+    out["reason"] = _reasons(out, cands, matrix, n_e, chosen, weight)
     sectors = csec[csec["candidate"].isin(picked)].copy()
     return OperatorPlan(carrier.operator, carrier, out.reset_index(drop=True), sectors, before,
                         after, solution, after.meets(targets), None if after.meets(targets) else
                         _miss(after, targets), search)  # fmt: skip
+
+
+def _tiled(options: PlanOptions, n_points: int) -> bool:
+    """Whether to plan in tiles: asked for (``tile_m``), or an area of more test points than
+    :data:`TILE_ABOVE_POINTS` (one problem would not fit the MILP, nor memory, well)."""
+    if options.tiles == "never":
+        return False
+    return options.tiles == "always" or n_points > TILE_ABOVE_POINTS
+
+
+def _solve_tiles(builder: CoverBuilder, options: PlanOptions, halo_m: float, progress):
+    """:func:`solve_tiled` over the builder's candidates and points, as a :class:`Solution`."""
+    say = progress or (lambda _msg: None)
+    t = solve_tiled(
+        builder.xy_m, builder.point_xy_m, builder, tile_m=options.tile_m, halo_m=halo_m,
+        solver=options.solver, time_limit_s=options.time_limit_s,
+        progress=lambda done, total: say(f"tile {done}/{total}"),
+    )  # fmt: skip
+    missed = [tile.tile for tile in t.tiles if not tile.final_target_met]
+    stats: dict[str, Any] = {
+        "tiled": {
+            "tile_m": options.tile_m, "halo_m": halo_m, "tiles": len(t.tiles),
+            "tiles_missing_target": len(missed), "conflicts_repaired": t.conflicts_repaired,
+            "redundant_dropped": t.redundant_dropped,
+            "tile_solvers": sorted({tile.solver for tile in t.tiles}), **t.stats,
+        },
+    }  # fmt: skip
+    if missed:
+        stats["explanation"] = (
+            f"{len(missed)} of {len(t.tiles)} tiles miss the target share "
+            f"(overall {t.share:.1%}); tile(s) {missed[:5]} first"
+        )
+    return Solution(
+        chosen=t.chosen, cost=t.cost, covered_weight=t.covered_weight, share=t.share,
+        target_met=t.target_met, lower_bound=None, gap=None, solver=f"tiled {options.solver}",
+        status="target met" if t.target_met else "target not met", time_s=t.time_s, stats=stats,
+    )  # fmt: skip
+
+
+class _WholeMatrix:
+    """Rows of the area's coverage matrix (built whole)."""
+
+    def __init__(self, coverage: scipy.sparse.csr_array) -> None:
+        self.coverage = coverage
+
+    def reach(self, failing: np.ndarray) -> np.ndarray:
+        """Per candidate, how many of the ``failing`` test points it reaches."""
+        return np.asarray(self.coverage @ failing.astype(np.float64)).ravel()
+
+    def rows(self, cand_idx: np.ndarray):
+        """Coverage rows of global candidates over all test points."""
+        return self.coverage[np.asarray(cand_idx, dtype=np.int64)]
+
+    def candidates_near(self, point_idx: np.ndarray) -> np.ndarray:
+        """Every candidate (the matrix is whole)."""
+        return np.arange(self.coverage.shape[0])
+
+
+class _LocalMatrix:
+    """Coverage rows built on demand around the places asked for (tiled plans: the area's
+    matrix is never built whole)."""
+
+    def __init__(self, builder: CoverBuilder, halo_m: float) -> None:
+        self.builder = builder
+        self.halo_m = halo_m
+        self.tree = cKDTree(builder.xy_m)
+
+    def candidates_near(self, point_idx: np.ndarray) -> np.ndarray:
+        """Global candidates within ``halo_m`` of any of the test points."""
+        if len(point_idx) == 0:
+            return np.zeros(0, dtype=np.int64)
+        cell = np.unique(np.floor(self.builder.point_xy_m[point_idx] / self.halo_m), axis=0)
+        centres = (cell + 0.5) * self.halo_m
+        near = self.tree.query_ball_point(centres, self.halo_m * (1.0 + np.sqrt(0.5)))
+        return np.unique(np.concatenate([np.asarray(n, dtype=np.int64) for n in near]))
+
+    def reach(self, failing: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.builder.n_candidates)
+        pts = np.flatnonzero(failing)
+        cands = self.candidates_near(pts)
+        if len(cands):
+            cov = self.builder.coverage(cands, pts)
+            out[cands] = np.asarray(cov.sum(axis=1)).ravel()
+        return out
+
+    def rows(self, cand_idx: np.ndarray):
+        """Coverage rows of global candidates over all test points (built over the test points
+        within ``halo_m`` of the candidates' bounding box)."""
+        cand_idx = np.asarray(cand_idx, dtype=np.int64)
+        pxy = self.builder.point_xy_m
+        if len(cand_idx) == 0:
+            return scipy.sparse.csr_array((0, len(pxy)), dtype=bool)
+        lo = self.builder.xy_m[cand_idx].min(axis=0) - self.halo_m
+        hi = self.builder.xy_m[cand_idx].max(axis=0) + self.halo_m
+        pts = np.flatnonzero(np.all((pxy >= lo) & (pxy <= hi), axis=1))
+        local = self.builder.coverage(cand_idx, pts).tocoo()
+        return scipy.sparse.csr_array(
+            (local.data, (local.row, pts[local.col])), shape=(len(cand_idx), len(pxy))
+        )
 
 
 def _point_view(evaluate, pix):
@@ -291,23 +368,28 @@ def _miss(ev: Evaluation, targets: Targets) -> str:
     )
 
 
-def _reasons(chosen: pd.DataFrame, cands: pd.DataFrame, cov_c, picked_all, weight, costs):
-    """Why each chosen site is on its structure; for new towers, why one was unavoidable."""
+def _reasons(chosen: pd.DataFrame, cands: pd.DataFrame, matrix, n_e: int, picked_all, weight):
+    """Why each chosen site is on its structure; for new towers, why one was unavoidable.
+
+    ``matrix``: coverage rows by global candidate (:class:`_WholeMatrix` or
+    :class:`_LocalMatrix`); ``picked_all``: every chosen global candidate."""
     reasons = []
-    existing_cols = np.flatnonzero(~cands["new_build"].to_numpy())
-    reach_existing = (
-        np.asarray(cov_c[existing_cols].sum(axis=0)).ravel() > 0
-        if len(existing_cols)
-        else np.zeros(cov_c.shape[1], bool)
-    )
-    others = [c for c in picked_all if c >= 0]
+    on_structure = ~cands["new_build"].to_numpy()
+    others = np.asarray([c for c in picked_all if c >= n_e], dtype=np.int64)
     for cand, row in zip(chosen["candidate"].to_numpy(), chosen.itertuples(), strict=True):
         if not row.new_build:
             kind = row.kind.replace("_", " ")
             shared = f", shared with {row.tenants} operator(s)" if row.tenants else ""
             reasons.append(f"existing {kind}{shared}")
             continue
-        pts = cov_c[[cand]].indices
+        g = n_e + int(cand)
+        pts = matrix.rows([g]).indices
+        near = matrix.candidates_near(pts)
+        near = near[near >= n_e]
+        near = near[on_structure[near - n_e]]
+        reach_existing = np.zeros(len(weight), dtype=bool)
+        if len(near):
+            reach_existing = np.asarray(matrix.rows(near).sum(axis=0)).ravel() > 0
         unique = pts[~reach_existing[pts]]
         if len(unique):
             reasons.append(
@@ -316,10 +398,10 @@ def _reasons(chosen: pd.DataFrame, cands: pd.DataFrame, cov_c, picked_all, weigh
                 "reaches at the RSRP target"
             )
             continue
-        rest = [c for c in others if c != cand]
+        rest = others[others != g]
         covered_by_rest = (
-            np.asarray(cov_c[rest].sum(axis=0)).ravel()[pts] > 0
-            if rest
+            np.asarray(matrix.rows(rest).sum(axis=0)).ravel()[pts] > 0
+            if len(rest)
             else np.zeros(len(pts), bool)
         )
         alone = pts[~covered_by_rest]
@@ -331,7 +413,7 @@ def _reasons(chosen: pd.DataFrame, cands: pd.DataFrame, cov_c, picked_all, weigh
     return reasons
 
 
-def _solution_dict(sol, excluded, n_cands, n_points, nnz) -> dict[str, Any]:
+def _solution_dict(sol, excluded, n_cands, n_points, nnz: int | None) -> dict[str, Any]:
     return {
         "solver": sol.solver,
         "status": sol.status,
@@ -342,7 +424,7 @@ def _solution_dict(sol, excluded, n_cands, n_points, nnz) -> dict[str, Any]:
         "time_s": float(sol.time_s),
         "candidates": n_cands,
         "test_points": n_points,
-        "matrix_entries": int(nnz),
+        "matrix_entries": None if nnz is None else int(nnz),
         "excluded_structures": excluded,
         "stats": {k: v for k, v in sol.stats.items() if k != "explanation"},
     }

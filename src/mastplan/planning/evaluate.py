@@ -75,7 +75,7 @@ def evaluate_sites(
 
 def repair_sinr(
     chosen: np.ndarray,
-    coverage: scipy.sparse.csr_array,
+    coverage: scipy.sparse.csr_array | Callable[[np.ndarray], np.ndarray],
     cost: np.ndarray,
     allowed: np.ndarray,
     host: np.ndarray,
@@ -93,7 +93,9 @@ def repair_sinr(
     expensive chosen candidates, keeping each drop that leaves the target met (fewer sites also
     means less interference).
 
-    ``coverage`` is candidates × test points (the matrix), ``point_pixel`` the flat pixel of
+    ``coverage`` is candidates × test points (the matrix), or a function of a boolean mask of
+    failing test points giving, per candidate, how many of them it reaches (so a tiled plan
+    builds the matrix only around the failing points); ``point_pixel`` the flat pixel of
     each test point, ``allowed`` the candidates that may be added (not excluded, no conflict),
     ``host`` the structure of each candidate (one configuration per structure), ``evaluate``
     maps a set of candidates to its :class:`Evaluation`. Returns the new set, its evaluation
@@ -111,7 +113,10 @@ def repair_sinr(
         free = allowed.copy()
         free[chosen] = False
         free &= ~np.isin(host, list(used_hosts))
-        reach = np.asarray(coverage @ failing.astype(np.float64)).ravel()
+        if callable(coverage):
+            reach = np.asarray(coverage(failing), dtype=np.float64)
+        else:
+            reach = np.asarray(coverage @ failing.astype(np.float64)).ravel()
         score = np.where(free & (reach > 0), reach / np.maximum(cost, 1.0), -np.inf)
         order = np.argsort(-score)[:tries_per_round]
         improved = False

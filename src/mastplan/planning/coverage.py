@@ -1,0 +1,233 @@
+"""Which candidate serves which test point: the radio engine's RSRP matrix folded from sectors
+to candidates, and the cover problems of any subset of candidates and points.
+
+A candidate serves a point when one of its sectors reaches the point at the RSRP target
+(:func:`~mastplan.radio.matrix.rsrp_matrix`: the coverage kernel's antenna and path-loss blocks,
+no terrain, no shadowing). :class:`CoverBuilder` holds one operator's candidates (its sites on
+air, fixed, then the candidate configurations) and the test points as plain arrays, and builds
+the :class:`~mastplan.planning.problem.CoverProblem` of any subset of them: the whole area at
+once, or the tiles of :func:`~mastplan.planning.tiles.solve_tiled` (it is picklable, so tiles can
+run in a process pool or on Dask workers). Pure: tables and arrays in, arrays out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from mastplan.planning.candidates import Carrier, candidate_sectors
+from mastplan.planning.costs import CostModel
+from mastplan.planning.problem import CoverProblem
+from mastplan.radio.coverage import CoverageOptions, max_gain_dbi, prepare_sectors
+from mastplan.radio.matrix import PointIndex, reach_radius_m, rsrp_matrix
+
+__all__ = ["ENGINE_COLUMNS", "CoverBuilder", "candidate_coverage", "reach_m", "site_coverage"]
+
+#: The radio engine's sector-table columns.
+ENGINE_COLUMNS = ["x_m", "y_m", "height_m", "azimuth_deg", "tilt_deg", "power_dbm", "f_ghz",
+                  "bandwidth_mhz", "model"]  # fmt: skip
+
+#: Columns of the candidate table the builder keeps (see
+#: :func:`~mastplan.planning.candidates.candidate_configurations`).
+_CANDIDATE_COLUMNS = ("x_m", "y_m", "height_m", "site_class", "rotation_deg", "tilt_deg",
+                      "cost_yuan", "host")  # fmt: skip
+
+
+def site_coverage(
+    sector_rsrp: scipy.sparse.csr_array, owner: NDArray[np.int64], n_sites: int
+) -> scipy.sparse.csr_array:
+    """Sites × points, True where any sector of the site (``owner[s]``) reaches the point."""
+    agg = scipy.sparse.csr_array(
+        (np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(n_sites, len(owner))
+    )
+    hit = sector_rsrp.copy()
+    hit.data = np.ones_like(hit.data)
+    out = (agg @ hit).tocsr()
+    out.data = out.data > 0
+    out.eliminate_zeros()
+    return out.astype(bool)
+
+
+def candidate_coverage(
+    sectors: pd.DataFrame, owner: NDArray[np.int64], n_sites: int, points: PointIndex,
+    rsrp_dbm: float,
+) -> scipy.sparse.csr_array:  # fmt: skip
+    """Sites × points coverage at ``rsrp_dbm`` of an engine sector table whose row ``s``
+    belongs to site ``owner[s]``."""
+    if len(sectors) == 0 or len(points) == 0:
+        return scipy.sparse.csr_array((n_sites, len(points)), dtype=bool)
+    return site_coverage(rsrp_matrix(sectors[ENGINE_COLUMNS], points, rsrp_dbm), owner, n_sites)
+
+
+def reach_m(sectors: pd.DataFrame, rsrp_dbm: float) -> float:
+    """The farthest any sector of the table can reach at ``rsrp_dbm`` (m; 0 for no sector)."""
+    if len(sectors) == 0:
+        return 0.0
+    opts = CoverageOptions()
+    prepared = prepare_sectors(sectors[ENGINE_COLUMNS], opts)
+    return float(reach_radius_m(prepared, rsrp_dbm, max_gain_dbi(opts)).max())
+
+
+class CoverBuilder:
+    """The cover problems of one operator over a set of test points, for any subset.
+
+    Global candidate order: the sites of ``existing`` (fixed, cost 0, one group each), then the
+    rows of ``candidates`` (group = ``host``: one configuration per structure at most). Calling
+    the builder with sorted global candidate and point indices returns their
+    :class:`CoverProblem`, rows and columns in that order (the interface of
+    :func:`~mastplan.planning.tiles.solve_tiled`).
+
+    Parameters
+    ----------
+    candidates
+        Candidate configurations (:func:`~mastplan.planning.candidates.candidate_configurations`).
+    carrier, costs
+        The operator's NR carrier and the cost model (sector power and model by site class).
+    point_x_m, point_y_m, point_weight
+        Test points (EPSG:32648) and their weights (m², or demand).
+    rsrp_dbm, target_share
+        The coverage target: a point is served at SS-RSRP ≥ ``rsrp_dbm``.
+    existing
+        The operator's network as an engine sector table with a ``site`` column (sites on air
+        and sites fixed by earlier phases); ``None`` for none.
+    min_isd_m
+        Configurations on hosts closer than this conflict (0: no conflicts).
+    budget
+        Budget mode of the cover problem (yuan), or ``None``.
+    """
+
+    def __init__(
+        self,
+        candidates: pd.DataFrame,
+        carrier: Carrier,
+        costs: CostModel,
+        point_x_m: NDArray[np.float64],
+        point_y_m: NDArray[np.float64],
+        point_weight: NDArray[np.float64],
+        rsrp_dbm: float,
+        target_share: float,
+        existing: pd.DataFrame | None = None,
+        min_isd_m: float = 0.0,
+        budget: float | None = None,
+    ) -> None:
+        missing = [c for c in _CANDIDATE_COLUMNS if c not in candidates.columns]
+        if missing:
+            raise ValueError(f"candidates lack column(s): {', '.join(missing)}")
+        self.cand = {c: candidates[c].to_numpy() for c in _CANDIDATE_COLUMNS}
+        self.carrier = carrier
+        self.costs = costs
+        self.point_x_m = np.ascontiguousarray(point_x_m, dtype=np.float64)
+        self.point_y_m = np.ascontiguousarray(point_y_m, dtype=np.float64)
+        self.point_weight = np.ascontiguousarray(point_weight, dtype=np.float64)
+        self.rsrp_dbm = float(rsrp_dbm)
+        self.target_share = float(target_share)
+        self.min_isd_m = float(min_isd_m)
+        self.budget = budget
+        if existing is None or len(existing) == 0:
+            self.existing = pd.DataFrame(columns=[*ENGINE_COLUMNS, "site"])
+            self.site_ids = np.zeros(0, dtype=object)
+            site_of_sector = np.zeros(0, dtype=np.int64)
+        else:
+            self.existing = existing[[*ENGINE_COLUMNS, "site"]].reset_index(drop=True)
+            self.site_ids, site_of_sector = np.unique(
+                self.existing["site"].astype(str).to_numpy(), return_inverse=True
+            )
+        self.site_of_sector = site_of_sector.astype(np.int64)
+        n_e = len(self.site_ids)
+        ex = self.existing
+        sx = np.bincount(self.site_of_sector, ex["x_m"].to_numpy(float), n_e) if n_e else []
+        sy = np.bincount(self.site_of_sector, ex["y_m"].to_numpy(float), n_e) if n_e else []
+        count = np.maximum(np.bincount(self.site_of_sector, minlength=n_e), 1)
+        self.xy_m = np.vstack(
+            [
+                np.column_stack([np.asarray(sx) / count, np.asarray(sy) / count]).reshape(-1, 2),
+                np.column_stack([self.cand["x_m"], self.cand["y_m"]]).astype(np.float64),
+            ]
+        )
+        self.n_existing = n_e
+
+    @property
+    def n_candidates(self) -> int:
+        """Existing sites plus candidate configurations."""
+        return int(self.xy_m.shape[0])
+
+    @property
+    def n_points(self) -> int:
+        return int(self.point_x_m.size)
+
+    @property
+    def point_xy_m(self) -> NDArray[np.float64]:
+        """(n_points, 2) test-point coordinates."""
+        return np.column_stack([self.point_x_m, self.point_y_m])
+
+    def candidate_frame(self, rows: NDArray[np.int64]) -> pd.DataFrame:
+        """The candidate table's rows ``rows`` (candidate numbering, existing sites excluded)."""
+        return pd.DataFrame({c: v[rows] for c, v in self.cand.items()})
+
+    def sectors(self, cand_idx: NDArray[np.int64]) -> tuple[pd.DataFrame, NDArray[np.int64]]:
+        """The engine sector table of global candidates ``cand_idx`` and, per sector, the
+        position of its candidate in ``cand_idx``."""
+        cand_idx = np.asarray(cand_idx, dtype=np.int64)
+        is_e = cand_idx < self.n_existing
+        e_pos = np.flatnonzero(is_e)
+        e_sites = cand_idx[is_e]
+        e_rows = np.flatnonzero(np.isin(self.site_of_sector, e_sites))
+        local_of_site = np.full(self.n_existing, -1, dtype=np.int64)
+        local_of_site[e_sites] = e_pos
+        c_pos = np.flatnonzero(~is_e)
+        rows = cand_idx[~is_e] - self.n_existing
+        csec = candidate_sectors(self.candidate_frame(rows), self.carrier, self.costs)
+        frame = pd.concat(
+            [self.existing.loc[e_rows, ENGINE_COLUMNS], csec[ENGINE_COLUMNS]], ignore_index=True
+        )
+        owner = np.concatenate(
+            [local_of_site[self.site_of_sector[e_rows]], c_pos[csec["candidate"].to_numpy()]]
+        ).astype(np.int64)
+        return frame, owner
+
+    def coverage(
+        self, cand_idx: NDArray[np.int64], point_idx: NDArray[np.int64]
+    ) -> scipy.sparse.csr_array:
+        """Candidates × points served at the RSRP target (global indices, in that order)."""
+        cand_idx = np.asarray(cand_idx, dtype=np.int64)
+        point_idx = np.asarray(point_idx, dtype=np.int64)
+        points = PointIndex(self.point_x_m[point_idx], self.point_y_m[point_idx], cell_m=100.0)
+        frame, owner = self.sectors(cand_idx)
+        return candidate_coverage(frame, owner, len(cand_idx), points, self.rsrp_dbm)
+
+    def __call__(self, cand_idx: NDArray[np.int64], point_idx: NDArray[np.int64]) -> CoverProblem:
+        """The cover problem of global candidates ``cand_idx`` over points ``point_idx``."""
+        cand_idx = np.asarray(cand_idx, dtype=np.int64)
+        point_idx = np.asarray(point_idx, dtype=np.int64)
+        is_e = cand_idx < self.n_existing
+        rows = cand_idx[~is_e] - self.n_existing
+        cost = np.zeros(len(cand_idx))
+        cost[~is_e] = self.cand["cost_yuan"][rows]
+        group = cand_idx.copy()
+        group[~is_e] = self.n_existing + self.cand["host"][rows].astype(np.int64)
+        return CoverProblem(
+            coverage=self.coverage(cand_idx, point_idx),
+            point_weight=self.point_weight[point_idx],
+            cost=cost,
+            target_share=self.target_share,
+            group=group,
+            conflicts=self._conflicts(cand_idx, is_e),
+            fixed=is_e,
+            budget=self.budget,
+        )
+
+    def _conflicts(self, cand_idx: NDArray[np.int64], is_e: NDArray[np.bool_]) -> NDArray | None:
+        """Pairs of (local) candidates on different hosts closer than ``min_isd_m``."""
+        new = np.flatnonzero(~is_e)
+        if self.min_isd_m <= 0 or len(new) < 2:
+            return None
+        xy = self.xy_m[cand_idx[new]]
+        pairs = cKDTree(xy).query_pairs(self.min_isd_m, output_type="ndarray")
+        if len(pairs) == 0:
+            return None
+        host = self.cand["host"][cand_idx[new] - self.n_existing]
+        pairs = pairs[host[pairs[:, 0]] != host[pairs[:, 1]]]
+        return new[pairs] if len(pairs) else None
