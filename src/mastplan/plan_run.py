@@ -36,7 +36,7 @@ from mastplan.planning.candidates import (
     usable_structures,
 )
 from mastplan.planning.costs import NEW_TOWER, CostModel
-from mastplan.planning.coverage import ENGINE_COLUMNS, CoverBuilder, reach_m
+from mastplan.planning.coverage import ENGINE_COLUMNS, CoverBuilder
 from mastplan.planning.evaluate import Evaluation, Targets, evaluate_sites, repair_sinr
 from mastplan.planning.problem import Solution, explain_infeasible
 from mastplan.planning.solve import solve
@@ -185,10 +185,10 @@ def plan_operator(
     tiled = _tiled(options, len(pix))
     all_c, all_p = np.arange(builder.n_candidates), np.arange(len(pix))
     if tiled:
-        reach = max(reach_m(csec, targets.rsrp_dbm), reach_m(existing, targets.rsrp_dbm))
-        halo = max(reach, options.min_isd_m) + options.resolution_m
+        reach = builder.candidate_reach_m()
+        halo = float(max(reach.max(initial=0.0), options.min_isd_m)) + options.resolution_m
         say(f"{carrier.operator}: solving in {options.tile_m:,.0f} m tiles (halo {halo:,.0f} m)")
-        sol, nnz = _solve_tiles(builder, options, halo, progress), None
+        sol, nnz = _solve_tiles(builder, options, halo, reach, progress), None
         problem = None
         matrix = _LocalMatrix(builder, halo)
     else:
@@ -241,12 +241,12 @@ def _tiled(options: PlanOptions, n_points: int) -> bool:
     return options.tiles == "always" or n_points > TILE_ABOVE_POINTS
 
 
-def _solve_tiles(builder: CoverBuilder, options: PlanOptions, halo_m: float, progress):
+def _solve_tiles(builder: CoverBuilder, options: PlanOptions, halo_m: float, reach_m, progress):
     """:func:`solve_tiled` over the builder's candidates and points, as a :class:`Solution`."""
     say = progress or (lambda _msg: None)
     t = solve_tiled(
         builder.xy_m, builder.point_xy_m, builder, tile_m=options.tile_m, halo_m=halo_m,
-        solver=options.solver, time_limit_s=options.time_limit_s,
+        solver=options.solver, time_limit_s=options.time_limit_s, candidate_reach_m=reach_m,
         progress=lambda done, total: say(f"tile {done}/{total}"),
     )  # fmt: skip
     missed = [tile.tile for tile in t.tiles if not tile.final_target_met]

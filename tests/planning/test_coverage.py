@@ -119,3 +119,31 @@ def test_the_builder_pickles_and_reach_bounds_the_matrix(setup):
         builder.xy_m[whole.row, 0] - px[whole.col], builder.xy_m[whole.row, 1] - py[whole.col]
     )
     assert 0 < d.max() <= r + 1e-6
+
+
+def test_each_candidates_reach_bounds_its_own_row(setup):
+    builder, cands, costs, px, py, existing = setup
+    reach = builder.candidate_reach_m()
+    assert reach.shape == (builder.n_candidates,) and np.all(reach > 0)
+    assert reach[0] == pytest.approx(reach_m(existing, -100.0))
+    for j in (1, 5, builder.n_candidates - 1):  # a small cell, another, a new tower
+        one = candidate_sectors(cands.iloc[[j - 1]], CARRIER, costs)
+        assert reach[j] == pytest.approx(reach_m(one, -100.0))
+    whole = builder(np.arange(builder.n_candidates), np.arange(len(px))).coverage.tocoo()
+    d = np.hypot(
+        builder.xy_m[whole.row, 0] - px[whole.col], builder.xy_m[whole.row, 1] - py[whole.col]
+    )
+    assert np.all(d <= reach[whole.row] + 1e-6)
+    # poles reach less far than macro sites
+    small = cands["site_class"].to_numpy() == "small_cell"
+    assert reach[1:][small].max() < reach[1:][~small].min()
+
+
+def test_chunks_of_sectors_give_the_same_matrix(setup, monkeypatch):
+    import mastplan.planning.coverage as coverage
+
+    builder = setup[0]
+    everything = (np.arange(builder.n_candidates), np.arange(builder.n_points))
+    whole = builder(*everything).coverage.toarray()
+    monkeypatch.setattr(coverage, "SECTOR_CHUNK", 7)  # 7 sectors: chunks split candidates too
+    assert np.array_equal(builder(*everything).coverage.toarray(), whole)

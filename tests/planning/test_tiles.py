@@ -141,6 +141,26 @@ def test_thread_pool_gives_the_same_plan(planned):
     assert seen == [(k, 16) for k in range(1, 17)]
 
 
+def test_per_candidate_reach_shrinks_the_tiles_and_keeps_the_plan(planned):
+    cand_xy, points, build, sol = planned
+    again = solve_tiled(
+        cand_xy, points, build, tile_m=TILE_M, halo_m=HALO_M, candidate_reach_m=build.radius_m
+    )
+    assert np.array_equal(again.chosen, sol.chosen)
+    assert again.cost == sol.cost
+    fewer = [a.n_candidates < b.n_candidates for a, b in zip(again.tiles, sol.tiles, strict=True)]
+    assert all(
+        a.n_candidates <= b.n_candidates for a, b in zip(again.tiles, sol.tiles, strict=True)
+    )
+    assert sum(fewer) >= 8
+    with pytest.raises(ValueError, match="within"):
+        solve_tiled(cand_xy, points, build, tile_m=TILE_M, halo_m=100.0,
+                    candidate_reach_m=build.radius_m)  # fmt: skip
+    with pytest.raises(ValueError, match="shape"):
+        solve_tiled(cand_xy, points, build, tile_m=TILE_M, halo_m=HALO_M,
+                    candidate_reach_m=build.radius_m[:3])  # fmt: skip
+
+
 def test_border_conflict_is_repaired():
     # Two tiles of 100 m: points at x = 5..95 (tile 0) and 105..195 (tile 1), y = 50.
     # a (x = 95) serves tile 0 and b (x = 105) serves tile 1, each cheaply; they are 10 m apart,

@@ -30,6 +30,11 @@ __all__ = ["ENGINE_COLUMNS", "CoverBuilder", "candidate_coverage", "reach_m", "s
 ENGINE_COLUMNS = ["x_m", "y_m", "height_m", "azimuth_deg", "tilt_deg", "power_dbm", "f_ghz",
                   "bandwidth_mhz", "model"]  # fmt: skip
 
+#: Sectors evaluated at once: the RSRP matrix reserves an (index, value) pair for every point
+#: within a sector's reach disc, so chunks bound the memory of big problems (≈ 8 B × chunk ×
+#: points in a disc).
+SECTOR_CHUNK = 3000
+
 #: Columns of the candidate table the builder keeps (see
 #: :func:`~mastplan.planning.candidates.candidate_configurations`).
 _CANDIDATE_COLUMNS = ("x_m", "y_m", "height_m", "site_class", "rotation_deg", "tilt_deg",
@@ -59,7 +64,14 @@ def candidate_coverage(
     belongs to site ``owner[s]``."""
     if len(sectors) == 0 or len(points) == 0:
         return scipy.sparse.csr_array((n_sites, len(points)), dtype=bool)
-    return site_coverage(rsrp_matrix(sectors[ENGINE_COLUMNS], points, rsrp_dbm), owner, n_sites)
+    table = sectors[ENGINE_COLUMNS].reset_index(drop=True)
+    parts = []
+    for start in range(0, len(table), SECTOR_CHUNK):
+        # in chunks: the engine reserves room for every point within each sector's reach disc
+        part = table.iloc[start : start + SECTOR_CHUNK]
+        parts.append(site_coverage(rsrp_matrix(part, points, rsrp_dbm),
+                                   owner[start : start + SECTOR_CHUNK], n_sites))  # fmt: skip
+    return parts[0] if len(parts) == 1 else (sum(parts[1:], parts[0]) > 0).tocsr()
 
 
 def reach_m(sectors: pd.DataFrame, rsrp_dbm: float) -> float:
@@ -162,6 +174,28 @@ class CoverBuilder:
     def point_xy_m(self) -> NDArray[np.float64]:
         """(n_points, 2) test-point coordinates."""
         return np.column_stack([self.point_x_m, self.point_y_m])
+
+    def candidate_reach_m(self) -> NDArray[np.float64]:
+        """Per global candidate, the farthest its sectors reach at the RSRP target (m): once per
+        distinct (height, site class), which is all the reach depends on besides the carrier."""
+        out = np.zeros(self.n_candidates)
+        opts = CoverageOptions()
+        if self.n_existing:
+            prepared = prepare_sectors(self.existing[ENGINE_COLUMNS], opts)
+            r = reach_radius_m(prepared, self.rsrp_dbm, max_gain_dbi(opts))
+            np.maximum.at(out, self.site_of_sector, r)
+        if len(self.cand["x_m"]):
+            key = pd.DataFrame({"h": self.cand["height_m"], "c": self.cand["site_class"]})
+            first = ~key.duplicated().to_numpy()
+            reps = np.flatnonzero(first)
+            sectors = candidate_sectors(self.candidate_frame(reps), self.carrier, self.costs)
+            r = reach_radius_m(prepare_sectors(sectors[ENGINE_COLUMNS], opts), self.rsrp_dbm,
+                               max_gain_dbi(opts))  # fmt: skip
+            per_rep = np.zeros(len(reps))
+            np.maximum.at(per_rep, sectors["candidate"].to_numpy(), r)
+            code = key.groupby(["h", "c"], sort=False).ngroup().to_numpy()
+            out[self.n_existing :] = per_rep[code]  # groups are numbered in order of first row
+        return out
 
     def candidate_frame(self, rows: NDArray[np.int64]) -> pd.DataFrame:
         """The candidate table's rows ``rows`` (candidate numbering, existing sites excluded)."""

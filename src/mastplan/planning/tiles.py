@@ -218,6 +218,7 @@ def solve_tiled(
     solve_options: Mapping[str, Any] | None = None,
     map_fn: Callable[..., Iterable[Any]] = map,
     progress: Callable[[int, int], None] | None = None,
+    candidate_reach_m: NDArray[np.float64] | None = None,
 ) -> TiledSolution:
     """Plan a city tile by tile, then repair the borders (see the module doc).
 
@@ -226,7 +227,11 @@ def solve_tiled(
     the caller's target share; it must be picklable for process pools or Dask. ``solver`` and
     ``time_limit_s`` (per tile) and ``solve_options`` go to :func:`~mastplan.planning.solve`.
     ``map_fn(f, tasks)`` runs the tiles (results in order); ``progress(done, total)`` is called
-    as tiles finish.
+    as tiles finish. ``candidate_reach_m`` (per candidate, at most ``halo_m``): a tile then
+    takes a candidate only when it lies within the tile grown by the candidate's own reach —
+    a pole small cell reaches a few hundred metres, a macro site kilometres, and the tile
+    problems shrink accordingly (the plan is the same: a candidate farther away serves none
+    of the tile's points).
     """
     t0 = time.perf_counter()
     cand_xy = _as_xy(candidate_xy_m, "candidate_xy_m")
@@ -236,16 +241,32 @@ def solve_tiled(
     if not (np.isfinite(halo_m) and halo_m >= 0):
         raise ValueError(f"halo_m must be >= 0, got {halo_m!r}")
     options = dict(solve_options or {})
+    reach = None
+    if candidate_reach_m is not None:
+        reach = np.asarray(candidate_reach_m, dtype=np.float64)
+        if reach.shape != (len(cand_xy),):
+            raise ValueError(f"candidate_reach_m must have shape ({len(cand_xy)},)")
+        if not np.all((reach >= 0) & (reach <= halo_m * (1 + 1e-9))):
+            raise ValueError("candidate_reach_m must be within [0, halo_m]")
 
     points = _Cells(point_xy, tile_m)
     cands = _Cells(cand_xy, tile_m)
     tile_keys = sorted(points.cells)
 
+    def in_reach(key: tuple[int, int], idx: NDArray[np.int64]) -> NDArray[np.int64]:
+        if reach is None:
+            return idx
+        x, y, r = cand_xy[idx, 0], cand_xy[idx, 1], reach[idx]
+        x0, y0 = key[0] * tile_m, key[1] * tile_m
+        dx = np.maximum(np.maximum(x0 - x, x - (x0 + tile_m)), 0.0)
+        dy = np.maximum(np.maximum(y0 - y, y - (y0 + tile_m)), 0.0)
+        return idx[dx * dx + dy * dy <= r * r]
+
     def tasks() -> Iterator[_TileTask]:
         for key in tile_keys:
             yield _TileTask(
                 key=key,
-                cand_idx=cands.around(key, halo_m),
+                cand_idx=in_reach(key, cands.around(key, halo_m)),
                 point_idx=points.cells[key],
                 build=build,
                 solver=solver,
