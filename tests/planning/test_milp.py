@@ -86,11 +86,12 @@ def test_milp_beats_greedy_on_the_classic_counterexample():
 
 
 def test_partial_cover_counterexample(small):
-    # 4 of 6 points: greedy takes D (1.0 per point), then A (ratio 2, tie with B) = 6; the
-    # optimum is C alone = 5.
+    # 4 of 6 points: the plain greedy takes D (1.0 per point), then A (ratio 2, tie with B) = 6;
+    # the optimum is C alone = 5 (which the local search's insertion move finds too).
     p = small(target_share=4 / 6)
-    assert greedy(p).cost == 6.0
-    s = solve(p, solver="auto")
+    assert greedy(p, local_search=False).cost == 6.0
+    assert greedy(p).cost == 5.0
+    s = solve(p, solver="auto", local_search=False)
     assert s.cost == 5.0 and s.solver == "milp"
     assert s.stats["solvers_run"] == ["greedy", "milp"]
 
@@ -126,7 +127,7 @@ def test_auto_keeps_the_greedy_plan_for_big_problems(monkeypatch, small):
     solve_module = importlib.import_module("mastplan.planning.solve")  # `solve` is the function
     monkeypatch.setattr(solve_module, "AUTO_MAX_CANDIDATES", 3)
     p = small(target_share=4 / 6)
-    s = solve(p, solver="auto")
+    s = solve(p, solver="auto", local_search=False)
     assert s.solver == "greedy" and s.cost == 6.0
     assert "too big" in s.stats["milp_skipped"]
     assert solve(p, solver="milp").cost == 5.0  # "milp" has no size limit

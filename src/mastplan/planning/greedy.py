@@ -12,7 +12,11 @@ top, which gives exactly the plain greedy's choices.
 Then redundant candidates are dropped (most expensive first) and a bounded local search tries,
 for each chosen candidate from the most expensive, to drop it and re-cover what it alone served
 with cheaper candidates that serve those points; a move is kept when it lowers the cost and the
-target stays met (budget mode: when it raises the covered weight within the budget).
+target stays met (budget mode: when it raises the covered weight within the budget). In
+minimum-cost mode it also tries insertions: add an unchosen candidate (swapping out its chosen
+group-mate, if any) and drop the chosen ones that became redundant, kept when the cost falls —
+this replaces several small sites by one that serves what they serve, which the drop move
+cannot do.
 
 The inner loops are Numba-compiled over the CSR (candidate → points) and CSC (point →
 candidates) index arrays. Greedy proves nothing: ``Solution.lower_bound`` and ``gap`` are None.
@@ -297,11 +301,174 @@ def _prune_neighbours(
 
 
 @numba.njit(cache=True)
+def _chosen_csc(data, state):  # pragma: no cover - compiled
+    """Per point, the chosen candidates serving it: a CSC of the chosen set only.
+
+    Built from the CSR rows of the chosen candidates; ``cover_count`` is its column count.
+    """
+    indptr, indices = data[0], data[1]
+    cover_count, chosen = state[0], state[1]
+    n_pts = len(cover_count)
+    cptr = np.zeros(n_pts + 1, dtype=np.int64)
+    for p in range(n_pts):
+        cptr[p + 1] = cptr[p] + cover_count[p]
+    cidx = np.empty(cptr[n_pts], dtype=np.int64)
+    fill = cptr[:n_pts].copy()
+    for j in np.flatnonzero(chosen):
+        for k in range(indptr[j], indptr[j + 1]):
+            p = indices[k]
+            cidx[fill[p]] = j
+            fill[p] += 1
+    return cptr, cidx
+
+
+@numba.njit(cache=True)
+def _insertion_pass(
+    data, state, is_fixed, order, covered, need, max_moves, tol_w, tol_c, mark, buf, drop_buf
+):  # pragma: no cover - compiled
+    """Insertion (add-and-prune) moves, minimum-cost mode, trying the candidates in ``order``.
+
+    For an unchosen, non-fixed, unblocked candidate ``k`` (its chosen group-mate ``g``, if any,
+    removed first), add ``k`` and drop the chosen non-fixed candidates that became redundant,
+    most expensive first; keep the move when the cost falls by more than ``tol_c``, else undo it.
+    Returns (cover, accepted moves, tries).
+
+    Cheap rejection: besides ``g``, a chosen ``d`` can only be dropped if its current loss, less
+    the weight of the points it alone serves that ``k`` serves too (zero when they share no
+    point), fits in the most slack the move can create, ``covered − need + gain(k)``: adding
+    ``k`` relieves ``d`` of no more than that, and removals only raise losses and lower the
+    cover. The cost of ``g`` and of those ``d`` (a prefix sum over the chosen ones by loss, plus
+    the relieved neighbours) bounds the saving, so ``k`` is skipped, before any change, when
+    ``cost[k]`` reaches it. The neighbours of ``k`` come from a CSC of the *chosen* set only
+    (rebuilt after each accepted move): about ``nnz(k) × chosen per point``, never the full CSC.
+    """
+    indptr, indices, weight, cost, group_id, conf_ptr, conf_idx = data
+    cover_count, chosen, group_used, blocked = state
+    n_cand = len(cost)
+    loss0 = np.zeros(n_cand, dtype=np.float64)
+    relief = np.zeros(n_cand, dtype=np.float64)
+    group_chosen = np.full(len(group_used), -1, dtype=np.int64)
+    accepted = 0
+    tries = 0
+    stale = True
+    # placeholders, typed; rebuilt below before any use
+    cptr = np.zeros(1, dtype=np.int64)
+    cidx = np.zeros(0, dtype=np.int64)
+    by_cost = np.zeros(0, dtype=np.int64)
+    loss_sorted = np.zeros(0, dtype=np.float64)
+    prefix = np.zeros(1, dtype=np.float64)
+    for k in order:
+        if accepted >= max_moves:
+            break
+        if stale:
+            # the chosen set changed: its CSC, losses, group members, cost and loss orders
+            cptr, cidx = _chosen_csc(data, state)
+            by_cost = _by_decreasing_cost(chosen, is_fixed, cost)
+            for d in by_cost:
+                loss0[d] = _loss(d, data, state)
+            group_chosen[:] = -1
+            for d in np.flatnonzero(chosen):
+                if group_id[d] >= 0:
+                    group_chosen[group_id[d]] = d
+            by_loss = by_cost[np.argsort(loss0[by_cost], kind="mergesort")]
+            loss_sorted = loss0[by_loss]
+            prefix = np.zeros(len(by_loss) + 1, dtype=np.float64)
+            for i in range(len(by_loss)):
+                prefix[i + 1] = prefix[i] + cost[by_loss[i]]
+            stale = False
+        if chosen[k] or is_fixed[k] or cost[k] >= prefix[len(prefix) - 1]:
+            continue  # (the saving cannot exceed the cost of all chosen non-fixed candidates)
+        g = -1
+        gk = group_id[k]
+        if gk >= 0 and group_used[gk] > 0:
+            g = group_chosen[gk]
+            if g < 0 or is_fixed[g]:
+                continue  # (a fixed group-mate stays)
+        if blocked[k] > 0:
+            # blocked: only a swap that removes the sole blocker g can proceed
+            if g < 0:
+                continue
+            n_g = 0
+            for q in range(conf_ptr[k], conf_ptr[k + 1]):
+                if conf_idx[q] == g:
+                    n_g += 1
+            if blocked[k] > n_g:
+                continue
+        # chosen neighbours of k (and g), and the weight k would newly cover
+        m = 0
+        if g >= 0:
+            mark[g] = True
+            buf[0] = g
+            m = 1
+        gain = 0.0
+        for q in range(indptr[k], indptr[k + 1]):
+            p = indices[q]
+            if cover_count[p] == 0:
+                gain += weight[p]
+                continue
+            if cover_count[p] == 1:
+                relief[cidx[cptr[p]]] += weight[p]
+            for r in range(cptr[p], cptr[p + 1]):
+                d = cidx[r]
+                if not mark[d]:
+                    mark[d] = True
+                    buf[m] = d
+                    m += 1
+        # the saving is at most the cost of g and of the chosen d whose loss, less what k
+        # relieves, fits in the slack: all those with loss0 <= thr (the prefix sum), and the
+        # neighbours that k relieves enough
+        thr = covered - need + gain + tol_w
+        bound = prefix[np.searchsorted(loss_sorted, thr, side="right")]
+        for i in range(m):
+            d = buf[i]
+            if not is_fixed[d] and loss0[d] > thr and (d == g or loss0[d] - relief[d] <= thr):
+                bound += cost[d]
+            relief[d] = 0.0
+        if cost[k] >= bound:
+            for i in range(m):
+                mark[buf[i]] = False
+            continue
+        tries += 1
+        saved_cov = covered
+        saved = 0.0
+        if g >= 0:
+            covered -= _remove(g, data, state)
+            saved = cost[g]
+        covered += _add(k, data, state)
+        n_drop = 0
+        if covered >= need:
+            for d in by_cost:
+                if not chosen[d] or not (mark[d] or loss0[d] <= thr):
+                    continue
+                loss = _loss(d, data, state)
+                if covered - loss >= need:
+                    covered -= _remove(d, data, state)
+                    drop_buf[n_drop] = d
+                    n_drop += 1
+                    saved += cost[d]
+        else:
+            saved = 0.0  # the swap lost the target: rejected
+        for i in range(m):
+            mark[buf[i]] = False
+        if saved > cost[k] + tol_c:
+            accepted += 1
+            stale = True
+        else:
+            for i in range(n_drop):
+                _add(drop_buf[i], data, state)
+            _remove(k, data, state)
+            if g >= 0:
+                _add(g, data, state)
+            covered = saved_cov
+    return covered, accepted, tries
+
+
+@numba.njit(cache=True)
 def _local_search(
     data, csc_ptr, csc_idx, state, is_fixed, covered, need, budget_left, budget_mode,
-    max_passes, max_moves, tol_w, tol_c,
+    max_passes, max_moves, tol_w, tol_c, insert_order,
 ):  # pragma: no cover - compiled  # fmt: skip
-    """Drop-and-re-cover moves, most expensive chosen candidate first; see the module doc."""
+    """Drop-and-re-cover and insertion moves, passes until none improves; see the module doc."""
     indptr, indices, cost = data[0], data[1], data[3]
     cover_count, chosen = state[0], state[1]
     n_cand = len(cost)
@@ -310,6 +477,8 @@ def _local_search(
     pruned_buf = np.empty(n_cand, dtype=np.int64)
     moves = 0
     attempts = 0
+    insertions = 0
+    insertion_tries = 0
     pruned = 0
     passes = 0
     for _ in range(max_passes):
@@ -317,7 +486,7 @@ def _local_search(
         improved = False
         order = _by_decreasing_cost(chosen, is_fixed, cost)
         for j in order:
-            if moves >= max_moves:
+            if moves + insertions >= max_moves:
                 break
             if not chosen[j] or cost[j] <= 0.0:
                 continue
@@ -375,12 +544,20 @@ def _local_search(
                 _add(j, data, state)
                 covered = saved_cov
                 budget_left = saved_left
+        if not budget_mode and covered >= need and moves + insertions < max_moves:
+            covered, accepted, tried = _insertion_pass(
+                data, state, is_fixed, insert_order, covered, need,
+                max_moves - moves - insertions, tol_w, tol_c, mark, buf, pruned_buf,
+            )  # fmt: skip
+            insertions += accepted
+            insertion_tries += tried
+            improved = improved or accepted > 0
         order = _by_decreasing_cost(chosen, is_fixed, cost)
         covered, removed = _prune(data, state, order, covered, need, budget_mode)
         pruned += removed
-        if not improved or moves >= max_moves:
+        if not improved or moves + insertions >= max_moves:
             break
-    return covered, budget_left, moves, attempts, pruned, passes
+    return covered, budget_left, moves, attempts, insertions, insertion_tries, pruned, passes
 
 
 @numba.njit(cache=True)
@@ -506,17 +683,29 @@ class _Greedy:
         self.covered = float(covered)
         return int(removed)
 
+    def insertion_order(self) -> NDArray[np.int64]:
+        """Free candidates serving some weight, by cost per weight served (then by index)."""
+        if self.budget_mode:
+            return np.zeros(0, dtype=np.int64)
+        served = self.problem.coverage @ self.data[2]
+        free = np.flatnonzero(~self.is_fixed & (served > 0)).astype(np.int64)
+        ratio = self.data[3][free] / served[free]
+        return free[np.argsort(ratio, kind="stable")]
+
     def local_search(self, max_passes: int, max_moves: int) -> dict[str, int]:
         csc_ptr, csc_idx = self.csc
-        covered, left, moves, attempts, pruned, passes = _local_search(
+        covered, left, moves, attempts, insertions, tries, pruned, passes = _local_search(
             self.data, csc_ptr, csc_idx, self.state, self.is_fixed, self.covered, self.need,
             self.budget_left, self.budget_mode, max_passes, max_moves, self.tol_w, self.tol_c,
+            self.insertion_order(),
         )  # fmt: skip
         self.covered = float(covered)
         self.budget_left = float(left)
         return {
             "moves": int(moves),
             "attempts": int(attempts),
+            "insertions": int(insertions),
+            "insertion_tries": int(tries),
             "pruned": int(pruned),
             "passes": int(passes),
         }
