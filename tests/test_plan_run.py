@@ -151,3 +151,37 @@ def test_a_tiled_plan_meets_its_target_recomputed_from_its_own_files(
     target = summary["areas"][0]["targets"]
     assert stats.covered_share >= target["share"]
     assert stats.continuity >= target["continuity"]
+
+
+def test_a_joint_milp_plan_shares_structures_and_records_them_once(
+    loaded_session: Session, tmp_path
+):
+    options = PlanOptions(**{**FAST, "solver": "auto"}, operators=("china-mobile", "china-unicom"))
+    actor = Actor("planner", "test")
+    summary = run_plan(loaded_session, AREA, tmp_path, options, actor)
+    assert summary["feasible"]
+    sharing = summary["sharing"]
+    how = sharing["joint_method"][0]
+    assert how["method"] == "joint milp"
+    assert how["gap"] is not None and how["gap"] <= 0.01 + 1e-9
+    # the joint MILP was warm-started from the separate plans: never dearer than them
+    assert how["cost_yuan"] <= how["separate_plans_cost_yuan"] + 1e-6
+    assert sharing["joint_cost_yuan"] <= sharing["separate_cost_yuan"] + 1e-6
+    sites = pd.read_csv(tmp_path / "sites.csv")
+    planned = pd.read_csv(tmp_path / "sectors.csv")
+    for op in options.operators:
+        stats = _recomputed(loaded_session, AREA, planned[planned["operator"] == op], options)
+        assert stats.covered_share >= summary["areas"][0]["targets"]["share"]
+    # one site per operator and structure; a structure both operators use is one structure
+    on_structures = sites.dropna(subset=["structure"])
+    assert not on_structures.duplicated(["operator", "structure"]).any()
+    towers = sites[sites["new_build"].astype(bool)]
+    places = towers.groupby([towers["lon_deg"].round(7), towers["lat_deg"].round(7)])
+    recorded = loaded_session.scalars(
+        select(Site).where(
+            Site.source == f"mastplan plan {AREA}", Site.status == SiteStatus.PLANNED
+        )
+    ).all()
+    assert len(recorded) == len(sites)
+    structures_used = {s.structure_id for s in recorded}
+    assert len(structures_used) == len(on_structures["structure"].unique()) + places.ngroups

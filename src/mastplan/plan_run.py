@@ -38,7 +38,9 @@ from mastplan.planning.candidates import (
 from mastplan.planning.costs import NEW_TOWER, CostModel
 from mastplan.planning.coverage import ENGINE_COLUMNS, CoverBuilder
 from mastplan.planning.evaluate import Evaluation, Targets, evaluate_sites, repair_sinr
-from mastplan.planning.problem import Solution, explain_infeasible
+from mastplan.planning.joint import JointProblem, solve_joint
+from mastplan.planning.problem import CoverProblem, Solution, explain_infeasible
+from mastplan.planning.problem import evaluate as evaluate_cover
 from mastplan.planning.solve import solve
 from mastplan.planning.tiles import solve_tiled
 from mastplan.radio import Grid
@@ -97,6 +99,8 @@ class OperatorPlan:
     feasible: bool
     explanation: str | None = None
     search: dict[str, Any] = field(default_factory=dict)
+    cover_chosen: np.ndarray | None = None  # the solver's selection, before the SINR search
+    setup: Any = field(default=None, repr=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,6 +136,28 @@ def _metric(frame: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Setup:
+    """One operator's planning inputs over one area, and its matrix once solved."""
+
+    carrier: Carrier
+    targets: Targets
+    options: PlanOptions
+    grid: Grid
+    mask: np.ndarray
+    pix: np.ndarray
+    weight: np.ndarray
+    cands: pd.DataFrame
+    csec: pd.DataFrame
+    existing: pd.DataFrame
+    builder: CoverBuilder
+    excluded: dict[str, int]
+    tiled: bool
+    problem: CoverProblem | None = None
+    matrix: Any = None
+    nnz: int | None = None
+
+
 def plan_operator(
     area_m: shapely.Geometry,
     structures: pd.DataFrame,
@@ -149,6 +175,13 @@ def plan_operator(
     engine's sector table with a ``site`` column (sites on air, and sites fixed by earlier
     phases), in the same CRS.
     """
+    setup = _setup(area_m, structures, existing, carrier, costs, targets, options, progress)
+    return _finish(setup, _solve(setup, progress), progress)
+
+
+def _setup(area_m, structures, existing, carrier, costs, targets, options, progress) -> _Setup:
+    """Test points, candidates (usable structures not carrying the operator, new towers) and
+    the cover-problem builder of one operator over one area."""
     say = progress or (lambda _msg: None)
     grid = Grid.from_polygon(area_m, options.resolution_m)
     mask = grid.mask(area_m)
@@ -174,63 +207,80 @@ def plan_operator(
         excluded["within_min_isd_of_existing"] = int((~keep).sum())
         cands = cands[keep].reset_index(drop=True)
     say(f"{carrier.operator}: {len(cands):,} candidates on {cands['host'].nunique():,} hosts")
-    csec = candidate_sectors(cands, carrier, costs)
-    radio = {"load": options.load}
     builder = CoverBuilder(
         cands, carrier, costs, points.x_m, points.y_m, weight, targets.rsrp_dbm, targets.share,
         existing=existing if len(existing) else None, min_isd_m=options.min_isd_m,
         budget=options.budget_yuan,
     )  # fmt: skip
-    n_e = builder.n_existing
-    tiled = _tiled(options, len(pix))
-    all_c, all_p = np.arange(builder.n_candidates), np.arange(len(pix))
-    if tiled:
-        reach = builder.candidate_reach_m()
+    return _Setup(carrier, targets, options, grid, mask, pix, weight, cands,
+                  candidate_sectors(cands, carrier, costs), existing, builder, excluded,
+                  _tiled(options, len(pix)))  # fmt: skip
+
+
+def _solve(s: _Setup, progress) -> Solution:
+    """Solve the operator's cover problem: whole (MILP or greedy) or in tiles."""
+    say = progress or (lambda _msg: None)
+    op, options = s.carrier.operator, s.options
+    if s.tiled:
+        reach = s.builder.candidate_reach_m()
         halo = float(max(reach.max(initial=0.0), options.min_isd_m)) + options.resolution_m
-        say(f"{carrier.operator}: solving in {options.tile_m:,.0f} m tiles (halo {halo:,.0f} m)")
-        sol, nnz = _solve_tiles(builder, options, halo, reach, progress), None
-        problem = None
-        matrix = _LocalMatrix(builder, halo)
-    else:
-        problem = builder(all_c, all_p)
-        nnz = int(problem.coverage.nnz)
-        say(f"{carrier.operator}: solving ({options.solver}, {nnz:,} matrix entries)")
-        sol = solve(problem, solver=options.solver, time_limit_s=options.time_limit_s)
-        matrix = _WholeMatrix(problem.coverage)
-    solution = _solution_dict(sol, excluded, len(cands), len(pix), nnz)
-    evaluate = _evaluator(grid, mask, existing, csec, n_e, targets, radio)
+        say(f"{op}: solving in {options.tile_m:,.0f} m tiles (halo {halo:,.0f} m)")
+        s.matrix = _LocalMatrix(s.builder, halo)
+        return _solve_tiles(s.builder, options, halo, reach, progress)
+    s.problem = s.builder(np.arange(s.builder.n_candidates), np.arange(len(s.pix)))
+    s.nnz = int(s.problem.coverage.nnz)
+    s.matrix = _WholeMatrix(s.problem.coverage)
+    say(f"{op}: solving ({options.solver}, {s.nnz:,} matrix entries)")
+    return solve(s.problem, solver=options.solver, time_limit_s=options.time_limit_s)
+
+
+def _finish(
+    s: _Setup, sol: Solution, progress, cost_of: dict[int, float] | None = None
+) -> OperatorPlan:
+    """Judge a solution with the full prediction, search against the SINR target, give the
+    reason of each site. ``cost_of``: what each chosen candidate costs (joint plans), else the
+    candidate's own price."""
+    say = progress or (lambda _msg: None)
+    op, targets, cands, n_e = s.carrier.operator, s.targets, s.cands, s.builder.n_existing
+    solution = _solution_dict(sol, s.excluded, len(cands), len(s.pix), s.nnz)
+    evaluate = _evaluator(s.grid, s.mask, s.existing, s.csec, n_e, targets,
+                          {"load": s.options.load})  # fmt: skip
     before = evaluate(np.arange(n_e))
     if not sol.target_met:
         explanation = (
             sol.stats.get("explanation")
-            or (explain_infeasible(problem) if problem is not None else None)
+            or (explain_infeasible(s.problem) if s.problem is not None else None)
             or (
                 f"the solver found no plan reaching {targets.share:.0%} within its limits "
                 f"(best share {sol.share:.1%})"
             )
         )
-        return OperatorPlan(carrier.operator, carrier, cands.iloc[:0], csec.iloc[:0], before,
-                            None, solution, False, explanation)  # fmt: skip
-    chosen = np.asarray(sol.chosen, dtype=np.int64)
+        return OperatorPlan(op, s.carrier, cands.iloc[:0], s.csec.iloc[:0], before, None,
+                            solution, False, explanation, setup=s)  # fmt: skip
+    chosen = cover = np.asarray(sol.chosen, dtype=np.int64)
     search: dict[str, Any] = {}
-    if options.sinr_repair:
-        say(f"{carrier.operator}: checking SINR and continuity with the full prediction")
+    if s.options.sinr_repair:
+        say(f"{op}: checking SINR and continuity with the full prediction")
         allowed = np.concatenate([np.zeros(n_e, bool), np.ones(len(cands), bool)])
         hosts = np.concatenate([np.arange(n_e), n_e + cands["host"].to_numpy(np.int64)])
         cost = np.concatenate([np.zeros(n_e), cands["cost_yuan"].to_numpy(float)])
         chosen, after, search = repair_sinr(
-            chosen, matrix.reach, cost, allowed, hosts,
-            np.arange(len(pix)), _point_view(evaluate, pix), targets,
+            chosen, s.matrix.reach, cost, allowed, hosts,
+            np.arange(len(s.pix)), _point_view(evaluate, s.pix), targets,
         )  # fmt: skip
     after = evaluate(chosen)
     picked = chosen[chosen >= n_e] - n_e
     out = cands.iloc[picked].copy()
     out["candidate"] = picked
-    out["reason"] = _reasons(out, cands, matrix, n_e, chosen, weight)
-    sectors = csec[csec["candidate"].isin(picked)].copy()
-    return OperatorPlan(carrier.operator, carrier, out.reset_index(drop=True), sectors, before,
-                        after, solution, after.meets(targets), None if after.meets(targets) else
-                        _miss(after, targets), search)  # fmt: skip
+    if cost_of:
+        out["cost_yuan"] = [cost_of.get(int(n_e + c), row) for c, row in
+                            zip(picked, out["cost_yuan"], strict=True)]  # fmt: skip
+    out["reason"] = _reasons(out, cands, s.matrix, n_e, chosen, s.weight)
+    sectors = s.csec[s.csec["candidate"].isin(picked)].copy()
+    met = after.meets(targets)
+    return OperatorPlan(op, s.carrier, out.reset_index(drop=True), sectors, before, after,
+                        solution, met, None if met else _miss(after, targets), search,
+                        cover_chosen=cover, setup=s)  # fmt: skip
 
 
 def _tiled(options: PlanOptions, n_points: int) -> bool:
@@ -485,8 +535,10 @@ def plan_area(
                           costs, targets, options, progress)
         for op in options.operators
     }  # fmt: skip
-    joint = separate
+    joint, how = separate, None
     if len(options.operators) > 1:
+        joint, how = _plan_joint(separate, structures, costs, options, progress)
+    if joint is None:
         joint = {}
         shared = structures.copy()
         for op in options.operators:
@@ -494,7 +546,94 @@ def plan_area(
                                  costs, targets, options, progress)  # fmt: skip
             joint[op] = plan
             shared = _with_tenant(shared, plan, op, costs)
-    return {"area": area, "targets": targets, "separate": separate, "joint": joint}
+    return {"area": area, "targets": targets, "separate": separate, "joint": joint,
+            "joint_method": how}  # fmt: skip
+
+
+def _plan_joint(
+    separate: dict[str, OperatorPlan],
+    structures: pd.DataFrame,
+    costs: CostModel,
+    options: PlanOptions,
+    progress: Callable[[str], None] | None,
+) -> tuple[dict[str, OperatorPlan] | None, dict[str, Any]]:
+    """Every operator in one MILP (:mod:`mastplan.planning.joint`): a structure chosen by
+    several operators costs them its discounted payments together. Returns the plans (``None``
+    when the joint MILP does not apply: then the operators are planned one after the other, each
+    seeing the structures the others chose) and how the joint plan was made."""
+    ops = list(separate)
+    setups: list[_Setup] = [separate[op].setup for op in ops]
+    why = None
+    if options.solver == "greedy":
+        why = "the greedy solver: operators planned one after the other"
+    elif options.budget_yuan is not None:
+        why = "budget mode: operators planned one after the other"
+    elif any(s.tiled or s.problem is None for s in setups):
+        why = "tiled areas: operators planned one after the other"
+    elif any(separate[op].cover_chosen is None for op in ops):
+        why = "an operator's target is out of reach alone: operators planned one after the other"
+    if why is not None:
+        return None, {"method": "sequential", "why": why}
+    say = progress or (lambda _msg: None)
+    say(f"joint plan of {', '.join(ops)} (HiGHS)")
+
+    def keys(c: pd.DataFrame) -> np.ndarray:
+        new = [f"new:{x:.0f}:{y:.0f}" for x, y in zip(c["x_m"], c["y_m"], strict=True)]
+        return np.where(c["new_build"].to_numpy(bool), new, c["external_id"].astype(str))
+
+    per_op = [keys(s.cands) for s in setups]
+    uniq, first = np.unique(np.concatenate(per_op), return_index=True)
+    table = pd.concat([s.cands for s in setups], ignore_index=True).iloc[first]
+    by_id = structures.drop_duplicates("external_id").set_index("external_id")
+    is_new = table["new_build"].to_numpy(bool)
+    need = np.array([costs.classes()[c] for c in table["site_class"]], dtype=object)
+    have = np.column_stack([
+        np.where(is_new, costs.new_tower_mount_positions,
+                 by_id["free_positions"].reindex(table["external_id"]).fillna(0).to_numpy()),
+        np.where(is_new, costs.new_tower_max_payload_kg,
+                 by_id["free_payload_kg"].reindex(table["external_id"]).fillna(0).to_numpy()),
+        np.where(is_new, costs.new_tower_available_power_kw,
+                 by_id["free_power_kw"].reindex(table["external_id"]).fillna(0).to_numpy()),
+    ])  # fmt: skip
+    needs = np.array([[n.mount_positions, n.payload_kg, n.power_kw] for n in need], float)
+    capacity = np.floor(np.min(have / np.maximum(needs, 1e-9), axis=1)).astype(int)
+    payments = costs.joint_payments_yuan(
+        table["kind"].to_numpy(), np.where(is_new, 0, table["tenants"].to_numpy(int)),
+        capacity, len(ops),
+    )  # fmt: skip
+    problems, maps = [], []
+    for s, k in zip(setups, per_op, strict=True):
+        n_e = s.builder.n_existing
+        equipment = costs.equipment_cost_yuan(s.cands["height_m"].to_numpy(float))
+        problems.append(s.problem.replace(cost=np.concatenate([np.zeros(n_e), equipment])))
+        maps.append(np.concatenate([np.full(n_e, -1), np.searchsorted(uniq, k)]))
+    jp = JointProblem(tuple(problems), tuple(maps), payments)
+    warm = tuple(np.asarray(separate[op].cover_chosen, np.int64) for op in ops)
+    gap = 1e-4 if options.solver == "milp" else 1e-2
+    js = solve_joint(jp, warm_start=warm, time_limit_s=options.time_limit_s, mip_rel_gap=gap)
+    how = {
+        "method": "joint milp", "status": js.status, "cost_yuan": js.cost,
+        "lower_bound_yuan": js.lower_bound, "gap": js.gap, "time_s": js.time_s,
+        "structures_shared": int((js.tenants >= 2).sum()),
+        "separate_plans_cost_yuan": sum(
+            float(separate[op].chosen["cost_yuan"].sum()) for op in ops
+        ),
+        **js.stats,
+    }  # fmt: skip
+    if not js.target_met:
+        return None, {**how, "method": "sequential", "why": "the joint MILP found no plan"}
+    plans = {}
+    for o, (op, s) in enumerate(zip(ops, setups, strict=True)):
+        covered, share = evaluate_cover(s.problem, js.chosen[o])
+        sol = Solution(
+            chosen=js.chosen[o], cost=js.operator_cost[o], covered_weight=covered, share=share,
+            target_met=True, lower_bound=None, gap=None, solver="joint milp", status=js.status,
+            time_s=js.time_s, stats={"joint": {k: how[k] for k in ("status", "gap", "cost_yuan")}},
+        )  # fmt: skip
+        cost_of = {int(j): float(c) for j, c in zip(js.chosen[o], js.candidate_cost[o],
+                                                    strict=True)}  # fmt: skip
+        plans[op] = _finish(s, sol, progress, cost_of)
+    return plans, how
 
 
 def _with_tenant(structures: pd.DataFrame, plan: OperatorPlan, op: str, costs: CostModel):
@@ -700,6 +839,7 @@ def _write(out_dir: Path, area: Area, results: list[dict], options: PlanOptions,
                    "on_existing_structures": len(sites) - n_new},
         "sharing": None if len(set(ops)) < 2 else {
             "operators": sorted(set(ops)), "separate_cost_yuan": separate_cost,
+            "joint_method": [r.get("joint_method") for r in results],
             "joint_cost_yuan": joint_cost, "saving_yuan": separate_cost - joint_cost,
             "saving_share": (separate_cost - joint_cost) / separate_cost if separate_cost else 0.0},
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()},
@@ -750,6 +890,7 @@ def _record(
     today = dt.date.today()
     counts = {"sites": 0, "structures": 0, "sectors": 0, "tenancies": 0}
     run = actor.request_id[:8]
+    towers: dict[tuple[int, int], str] = {}
     with transaction(session):
         for res in results:
             part = res["area"]
@@ -757,8 +898,12 @@ def _record(
                 operator = get_organisation(session, op)
                 for i, row in enumerate(plan.chosen.itertuples()):
                     lon, lat = to_storage(np.array([row.x_m]), np.array([row.y_m]))
-                    if row.new_build:
+                    place = (round(float(row.x_m)), round(float(row.y_m)))
+                    if row.new_build and place in towers:
+                        ext = towers[place]  # a new tower the operators share (joint plan)
+                    elif row.new_build:
                         ext = f"plan-{run}-tower-{part.code}-{op}-{i + 1:03d}"
+                        towers[place] = ext
                         create_structure(session, actor, {
                             "external_id": ext, "kind": "telecom_tower",
                             "owner": costs.new_tower_owner, "lon_deg": float(lon[0]),

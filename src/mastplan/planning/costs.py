@@ -169,21 +169,45 @@ class CostModel:
     def classes(self) -> dict[str, SiteClass]:
         return {"macro": self.macro, "small_cell": self.small_cell}
 
-    def tenant_cost_yuan(
-        self, kind: np.ndarray, height_m: np.ndarray, tenants_before: np.ndarray
-    ) -> np.ndarray:
-        """What one more operator pays to put a site on each structure: its radio equipment plus
-        the increase of the structure payments (``tenants_before`` → one more), with the anchor
-        markup for the first tenant of a new tower."""
+    def equipment_cost_yuan(self, height_m: np.ndarray) -> np.ndarray:
+        """The radio equipment of a site of the class its structure's height gives."""
+        cls = self.site_class_of(height_m)
+        return np.where(
+            cls == "macro", self.macro.equipment_cost_yuan, self.small_cell.equipment_cost_yuan
+        )
+
+    def structure_increase_yuan(self, kind: np.ndarray, tenants_before: np.ndarray) -> np.ndarray:
+        """How much the structure payments grow when one more operator joins (``tenants_before``
+        → one more), with the anchor markup for the first tenant of a new tower."""
         n = np.asarray(tenants_before, float)
         kind = np.asarray(kind, dtype=object)
         structure = self.structure_payments_yuan(kind, n + 1) - self.structure_payments_yuan(
             kind, n
         )
         anchor = (kind == NEW_TOWER) & (n == 0)
-        structure = np.where(anchor, structure * (1.0 + self.anchor_tenant_markup), structure)
-        cls = self.site_class_of(height_m)
-        equipment = np.where(
-            cls == "macro", self.macro.equipment_cost_yuan, self.small_cell.equipment_cost_yuan
+        return np.where(anchor, structure * (1.0 + self.anchor_tenant_markup), structure)
+
+    def tenant_cost_yuan(
+        self, kind: np.ndarray, height_m: np.ndarray, tenants_before: np.ndarray
+    ) -> np.ndarray:
+        """What one more operator pays to put a site on each structure: its radio equipment plus
+        the increase of the structure payments (``tenants_before`` → one more), with the anchor
+        markup for the first tenant of a new tower."""
+        return self.equipment_cost_yuan(height_m) + self.structure_increase_yuan(
+            kind, tenants_before
         )
-        return equipment + structure
+
+    def joint_payments_yuan(
+        self, kind: np.ndarray, tenants_before: np.ndarray, capacity: np.ndarray, k_max: int
+    ) -> np.ndarray:
+        """``(n, k_max + 1)``: how much the payments of each structure grow when ``k`` more
+        operators join it together (``k`` = 0 … ``k_max``); NaN beyond its ``capacity`` (sites).
+        One operator alone pays exactly :meth:`structure_increase_yuan`."""
+        kind = np.asarray(kind, dtype=object)
+        t0 = np.asarray(tenants_before, float)
+        steps = [self.structure_increase_yuan(kind, t0 + i) for i in range(k_max)]
+        out = np.zeros((len(kind), k_max + 1))
+        if k_max:
+            out[:, 1:] = np.cumsum(np.column_stack(steps), axis=1)
+        k = np.arange(k_max + 1)
+        return np.where(k[None, :] <= np.asarray(capacity)[:, None], out, np.nan)
