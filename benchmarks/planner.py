@@ -214,8 +214,12 @@ def city(n_candidates: int, seed: int, tile_m: float, tile_solver: str) -> dict:
     costs = load_cost_model(None)
     t0 = time.perf_counter()
     side = math.sqrt(n_candidates / _density(costs, seed)) * 1000.0
-    area = square(side)
-    cands = candidates_in(area, area, costs, seed)
+    for _ in range(4):  # at least n_candidates: grow the square by what the density missed
+        area = square(side)
+        cands = candidates_in(area, area, costs, seed)
+        if len(cands) >= n_candidates:
+            break
+        side *= math.sqrt(n_candidates / len(cands)) * 1.002
     px, py = points_in(area)
     builder = CoverBuilder(cands, CARRIER, costs, px, py, np.full(len(px), RESOLUTION_M**2),
                            RSRP_DBM, SHARE)  # fmt: skip

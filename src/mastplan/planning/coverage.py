@@ -24,7 +24,7 @@ from mastplan.planning.problem import CoverProblem
 from mastplan.radio.coverage import CoverageOptions, max_gain_dbi, prepare_sectors
 from mastplan.radio.matrix import PointIndex, reach_radius_m, rsrp_matrix
 
-__all__ = ["ENGINE_COLUMNS", "CoverBuilder", "candidate_coverage", "reach_m", "site_coverage"]
+__all__ = ["ENGINE_COLUMNS", "CoverBuilder", "candidate_coverage", "reach_m"]
 
 #: The radio engine's sector-table columns.
 ENGINE_COLUMNS = ["x_m", "y_m", "height_m", "azimuth_deg", "tilt_deg", "power_dbm", "f_ghz",
@@ -41,21 +41,6 @@ _CANDIDATE_COLUMNS = ("x_m", "y_m", "height_m", "site_class", "rotation_deg", "t
                       "cost_yuan", "host")  # fmt: skip
 
 
-def site_coverage(
-    sector_rsrp: scipy.sparse.csr_array, owner: NDArray[np.int64], n_sites: int
-) -> scipy.sparse.csr_array:
-    """Sites × points, True where any sector of the site (``owner[s]``) reaches the point."""
-    agg = scipy.sparse.csr_array(
-        (np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(n_sites, len(owner))
-    )
-    hit = sector_rsrp.copy()
-    hit.data = np.ones_like(hit.data)
-    out = (agg @ hit).tocsr()
-    out.data = out.data > 0
-    out.eliminate_zeros()
-    return out.astype(bool)
-
-
 def candidate_coverage(
     sectors: pd.DataFrame, owner: NDArray[np.int64], n_sites: int, points: PointIndex,
     rsrp_dbm: float,
@@ -65,13 +50,27 @@ def candidate_coverage(
     if len(sectors) == 0 or len(points) == 0:
         return scipy.sparse.csr_array((n_sites, len(points)), dtype=bool)
     table = sectors[ENGINE_COLUMNS].reset_index(drop=True)
-    parts = []
+    owner = np.asarray(owner, dtype=np.int64)
+    rows, cols = [], []
     for start in range(0, len(table), SECTOR_CHUNK):
         # in chunks: the engine reserves room for every point within each sector's reach disc
-        part = table.iloc[start : start + SECTOR_CHUNK]
-        parts.append(site_coverage(rsrp_matrix(part, points, rsrp_dbm),
-                                   owner[start : start + SECTOR_CHUNK], n_sites))  # fmt: skip
-    return parts[0] if len(parts) == 1 else (sum(parts[1:], parts[0]) > 0).tocsr()
+        m = rsrp_matrix(table.iloc[start : start + SECTOR_CHUNK], points, rsrp_dbm)
+        pair_site = owner[start : start + SECTOR_CHUNK][np.repeat(np.arange(m.shape[0]),
+                                                                   np.diff(m.indptr))]  # fmt: skip
+        site = scipy.sparse.csr_array(
+            (np.ones(m.nnz, dtype=bool), (pair_site, m.indices)), shape=(n_sites, len(points))
+        )  # one pair per (site, point) of this chunk
+        coo = site.tocoo()
+        rows.append(coo.row.astype(np.int32))
+        cols.append(coo.col.astype(np.int32))
+    out = scipy.sparse.csr_array(
+        (np.ones(sum(len(r) for r in rows), dtype=bool),
+         (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_sites, len(points)),
+    )  # fmt: skip
+    out.sum_duplicates()  # a site whose sectors fell in two chunks
+    out.data[:] = True
+    return out
 
 
 def reach_m(sectors: pd.DataFrame, rsrp_dbm: float) -> float:

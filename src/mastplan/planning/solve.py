@@ -21,7 +21,7 @@ __all__ = ["AUTO_MAX_CANDIDATES", "AUTO_MAX_NONZEROS", "solve"]
 #: ``auto`` runs the MILP only up to this many candidates ...
 AUTO_MAX_CANDIDATES = 50_000
 #: ... and this many nonzeros of the point-reduced coverage matrix.
-AUTO_MAX_NONZEROS = 2_000_000
+AUTO_MAX_NONZEROS = 10_000_000
 
 Solver = Literal["auto", "greedy", "milp"]
 
