@@ -288,16 +288,26 @@ def _prune_neighbours(
         mark[out[i]] = False
     neighbours = out[:m].copy()
     neighbours = neighbours[np.argsort(-cost[neighbours], kind="mergesort")]
-    n_pruned = 0
-    pruned_cost = 0.0
-    for d in neighbours:
+    return _drop_while_met(neighbours, data, state, covered, need, out)
+
+
+@numba.njit(cache=True)
+def _drop_while_met(order, data, state, covered, need, out):  # pragma: no cover - compiled
+    """Drop, in ``order``, the chosen candidates whose loss keeps the target met; the dropped
+    ones go to ``out``. Returns (count, their cost, covered weight)."""
+    cost, chosen = data[3], state[1]
+    n = 0
+    dropped_cost = 0.0
+    for d in order:
+        if not chosen[d]:
+            continue
         loss = _loss(d, data, state)
         if covered - loss >= need:
             covered -= _remove(d, data, state)
-            out[n_pruned] = d
-            n_pruned += 1
-            pruned_cost += cost[d]
-    return n_pruned, pruned_cost, covered
+            out[n] = d
+            n += 1
+            dropped_cost += cost[d]
+    return n, dropped_cost, covered
 
 
 @numba.njit(cache=True)
@@ -437,15 +447,11 @@ def _insertion_pass(
         covered += _add(k, data, state)
         n_drop = 0
         if covered >= need:
-            for d in by_cost:
-                if not chosen[d] or not (mark[d] or loss0[d] <= thr):
-                    continue
-                loss = _loss(d, data, state)
-                if covered - loss >= need:
-                    covered -= _remove(d, data, state)
-                    drop_buf[n_drop] = d
-                    n_drop += 1
-                    saved += cost[d]
+            droppable = by_cost[mark[by_cost] | (loss0[by_cost] <= thr)]
+            n_drop, drop_cost, covered = _drop_while_met(
+                droppable, data, state, covered, need, drop_buf
+            )
+            saved += drop_cost
         else:
             saved = 0.0  # the swap lost the target: rejected
         for i in range(m):
