@@ -185,3 +185,36 @@ def test_a_joint_milp_plan_shares_structures_and_records_them_once(
     assert len(recorded) == len(sites)
     structures_used = {s.structure_id for s in recorded}
     assert len(structures_used) == len(on_structures["structure"].unique()) + places.ngroups
+
+
+def test_exclusion_zones_keep_new_sites_out_and_a_bad_file_is_named(
+    loaded_session: Session, tmp_path
+):
+    import geopandas as gpd
+    import shapely
+
+    from mastplan.errors import MastplanError
+
+    first = run_plan(loaded_session, AREA, tmp_path / "a", PlanOptions(**FAST))
+    sites = pd.read_csv(tmp_path / "a" / "sites.csv")
+    assert first["feasible"] and len(sites) > 0
+    # a 150 m zone (in UTM, written in WGS84) around every site the first plan chose
+    xy = project(shapely.points(sites["lon_deg"], sites["lat_deg"]), STORAGE_EPSG, METRIC_EPSG)
+    zones = project(shapely.buffer(xy, 150.0), METRIC_EPSG, STORAGE_EPSG)
+    path = tmp_path / "zones.gpkg"
+    gpd.GeoDataFrame(geometry=list(zones), crs=STORAGE_EPSG).to_file(path)
+    options = PlanOptions(**FAST, exclusion_file=path)
+    summary = run_plan(loaded_session, AREA, tmp_path / "b", options)
+    again = pd.read_csv(tmp_path / "b" / "sites.csv")
+    plan = json.loads((tmp_path / "b" / "plan.json").read_text(encoding="utf-8"))
+    op = plan["areas"][0]["operators"]["china-mobile"]
+    assert op["solution"]["excluded_structures"]["in_exclusion_zone"] > 0
+    assert summary["feasible"] and len(again) > 0  # other poles can serve the area
+    placed = project(shapely.points(again["lon_deg"], again["lat_deg"]), STORAGE_EPSG,
+                     METRIC_EPSG)  # fmt: skip
+    zone_m = shapely.union_all(shapely.buffer(xy, 150.0))
+    assert not shapely.contains_xy(zone_m, shapely.get_x(placed), shapely.get_y(placed)).any()
+    bad = tmp_path / "zones.txt"
+    bad.write_text("not a vector file", encoding="utf-8")
+    with pytest.raises(MastplanError, match=r"zones\.txt"):
+        run_plan(loaded_session, AREA, tmp_path / "c", PlanOptions(**FAST, exclusion_file=bad))

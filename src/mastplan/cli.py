@@ -517,6 +517,10 @@ def plan(
         typer.Option(help="auto (tiles above 40,000 test points), always or never."),
     ] = "auto",
     tile_m: Annotated[float, typer.Option(help="Tile edge in metres (tiled plans).")] = 2000.0,
+    exclusion_file: Annotated[
+        Path | None,
+        typer.Option(help="Polygons where no new site may go (schools, heritage, airport)."),
+    ] = None,
     user: Annotated[str | None, typer.Option(help="Who plans (audit log).")] = None,
     database: DatabaseOpt = None,
 ) -> None:
@@ -545,6 +549,7 @@ def plan(
         greenfield=greenfield,
         tiles=tiles,
         tile_m=tile_m,
+        exclusion_file=exclusion_file,
     )
 
     def body() -> None:

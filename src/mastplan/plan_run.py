@@ -11,6 +11,7 @@ prediction then judges RSRP, SINR and continuity and a local search repairs the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -62,8 +63,11 @@ class PlanOptions:
     existing sites do not count towards coverage, but their tenancies still set the sharing
     discounts. Targets left ``None`` come from the key area (the registry's per-area targets) or the
     defaults of :class:`~mastplan.planning.evaluate.Targets` for districts and polygon files.
-    ``tiles``: ``"auto"`` plans areas of more than :data:`TILE_ABOVE_POINTS` test points in
-    ``tile_m`` tiles (:func:`~mastplan.planning.tiles.solve_tiled`), ``"always"`` or ``"never"``.
+    ``exclusion_file``: polygons (any vector file and CRS) where no new site may go — schools,
+    heritage sites, airport clearance zones: structures and new-tower positions inside are
+    left out. ``tiles``: ``"auto"`` plans areas of more than :data:`TILE_ABOVE_POINTS` test
+    points in ``tile_m`` tiles (:func:`~mastplan.planning.tiles.solve_tiled`), ``"always"`` or
+    ``"never"``.
     """
 
     operators: tuple[str, ...] = ("china-mobile",)
@@ -83,6 +87,7 @@ class PlanOptions:
     greenfield: bool = False
     tiles: str = "auto"
     tile_m: float = 2000.0
+    exclusion_file: Path | None = None
 
 
 @dataclass
@@ -199,6 +204,12 @@ def _setup(area_m, structures, existing, carrier, costs, targets, options, progr
     towers = new_tower_positions(
         area_m.buffer(costs.new_tower_spacing_m / 2), costs.new_tower_spacing_m
     )
+    if options.exclusion_file is not None:
+        zones = _zones_m(Path(options.exclusion_file))
+        inside = shapely.contains_xy(zones, usable["x_m"], usable["y_m"])
+        excluded["in_exclusion_zone"] = int(inside.sum())
+        usable = usable[~inside].reset_index(drop=True)
+        towers = towers[~shapely.contains_xy(zones, towers[:, 0], towers[:, 1])]
     cands = candidate_configurations(usable, towers, costs)
     if options.min_isd_m > 0 and len(existing):
         tree = cKDTree(existing[["x_m", "y_m"]].to_numpy())
@@ -695,6 +706,12 @@ def area_from_file(path: Path) -> Area:
     return Area("file", name, name, name, shapely.MultiPolygon(polys))
 
 
+@functools.lru_cache(maxsize=4)
+def _zones_m(path: Path) -> shapely.Geometry:
+    """The exclusion zones of a vector file, in EPSG:32648 (read once per run)."""
+    return project(area_from_file(path).boundary, STORAGE_EPSG, METRIC_EPSG)
+
+
 def run_plan(
     session: Session,
     area_code: str | Area,
@@ -708,6 +725,8 @@ def run_plan(
     and, given an ``actor``, record the planned sites in the registry (one transaction,
     audited). Returns the summary that ``plan.json`` holds."""
     costs = load_cost_model(options.costs_file)
+    if options.exclusion_file is not None:
+        _zones_m(Path(options.exclusion_file))  # a bad file fails before any work
     area = area_code if isinstance(area_code, Area) else area_by_code(session, area_code)
     area_code = area.code
     parts = area.parts or (area,)
