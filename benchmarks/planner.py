@@ -65,6 +65,12 @@ UMA_ISD_M = 500.0  # TR 38.901 Table 7.2-1 (UMa)
 
 
 def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM: unlike ``ru_maxrss``, not inherited from
+    the parent across fork and exec, so the city child measures itself only)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -218,3 +218,48 @@ def test_exclusion_zones_keep_new_sites_out_and_a_bad_file_is_named(
     bad.write_text("not a vector file", encoding="utf-8")
     with pytest.raises(MastplanError, match=r"zones\.txt"):
         run_plan(loaded_session, AREA, tmp_path / "c", PlanOptions(**FAST, exclusion_file=bad))
+
+
+def test_a_demand_weighted_plan_meets_its_share_of_demand_recomputed(
+    loaded_session: Session, tmp_path
+):
+    import rasterio
+    import shapely
+    from rasterio.transform import Affine
+
+    from mastplan.geo import to_storage
+
+    area = area_by_code(loaded_session, AREA)
+    lon0, lat0, lon1, lat1 = area.boundary.bounds
+    mid = (lon0 + lon1) / 2
+    step = 0.0005
+    cols, rows = int(np.ceil((lon1 - lon0) / step)) + 4, int(np.ceil((lat1 - lat0) / step)) + 4
+    west = lon0 - 2 * step
+    lons = west + (np.arange(cols) + 0.5) * step
+    density = np.where(lons >= mid, 1000.0, 0.0)[None, :].repeat(rows, axis=0)  # east half only
+    path = tmp_path / "demand.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float64",
+        crs="EPSG:4326", transform=Affine(step, 0, west, 0, -step, lat1 + 2 * step),
+    ) as dst:  # fmt: skip
+        dst.write(density, 1)
+    options = PlanOptions(**FAST, demand_file=path)
+    summary = run_plan(loaded_session, AREA, tmp_path / "out", options)
+    assert summary["feasible"]
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text(encoding="utf-8"))
+    after = plan["areas"][0]["operators"]["china-mobile"]["after"]
+    target = summary["areas"][0]["targets"]["share"]
+    assert after["demand_share"] >= target
+    # recomputed here: the planned sectors' prediction, weighed by the density at each pixel
+    sectors = pd.read_csv(tmp_path / "out" / "sectors.csv")
+    area_m = project(area.boundary, STORAGE_EPSG, METRIC_EPSG)
+    grid = Grid.from_polygon(area_m, options.resolution_m)
+    res = predict_coverage(grid, sectors[ENGINE], load=options.load)
+    xx, yy = np.meshgrid(grid.x_centres(), grid.y_centres())
+    lon, _ = to_storage(xx.ravel(), yy.ravel())
+    inside = shapely.contains_xy(area_m, xx.ravel(), yy.ravel())
+    east = (lon >= mid + step) & inside  # away from the half-pixel edge of the averaging
+    t = summary["areas"][0]["targets"]
+    with np.errstate(invalid="ignore"):
+        ok = ((res.rsrp_dbm >= t["rsrp_dbm"]) & (res.sinr_db >= t["sinr_db"])).ravel()
+    assert ok[east].mean() >= target - 0.01

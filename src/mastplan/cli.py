@@ -517,6 +517,10 @@ def plan(
         typer.Option(help="auto (tiles above 40,000 test points), always or never."),
     ] = "auto",
     tile_m: Annotated[float, typer.Option(help="Tile edge in metres (tiled plans).")] = 2000.0,
+    demand_file: Annotated[
+        Path | None,
+        typer.Option(help="Demand density raster: the share target becomes a share of demand."),
+    ] = None,
     exclusion_file: Annotated[
         Path | None,
         typer.Option(help="Polygons where no new site may go (schools, heritage, airport)."),
@@ -550,6 +554,7 @@ def plan(
         tiles=tiles,
         tile_m=tile_m,
         exclusion_file=exclusion_file,
+        demand_file=demand_file,
     )
 
     def body() -> None:

@@ -29,6 +29,7 @@ from mastplan.coverage_run import engine_sectors
 from mastplan.data.plan import load_cost_model
 from mastplan.errors import MastplanError
 from mastplan.geo import METRIC_EPSG, STORAGE_EPSG, project, to_metric, to_storage
+from mastplan.io.raster import read_density
 from mastplan.planning.candidates import (
     Carrier,
     candidate_configurations,
@@ -38,7 +39,7 @@ from mastplan.planning.candidates import (
 )
 from mastplan.planning.costs import NEW_TOWER, CostModel
 from mastplan.planning.coverage import ENGINE_COLUMNS, CoverBuilder
-from mastplan.planning.evaluate import Evaluation, Targets, evaluate_sites, repair_sinr
+from mastplan.planning.judge import Evaluation, Targets, evaluate_sites, repair_sinr
 from mastplan.planning.joint import JointProblem, solve_joint
 from mastplan.planning.problem import CoverProblem, Solution, explain_infeasible
 from mastplan.planning.problem import evaluate as evaluate_cover
@@ -62,8 +63,10 @@ class PlanOptions:
     ``greenfield`` plans as if no 5G site were on air yet (the plan's 2019 starting point):
     existing sites do not count towards coverage, but their tenancies still set the sharing
     discounts. Targets left ``None`` come from the key area (the registry's per-area targets) or the
-    defaults of :class:`~mastplan.planning.evaluate.Targets` for districts and polygon files.
-    ``exclusion_file``: polygons (any vector file and CRS) where no new site may go — schools,
+    defaults of :class:`~mastplan.planning.judge.Targets` for districts and polygon files.
+    ``demand_file``: a demand density raster (people or traffic per area, any CRS): test points
+    weigh area × demand and the share target is a share of the demand. ``exclusion_file``:
+    polygons (any vector file and CRS) where no new site may go — schools,
     heritage sites, airport clearance zones: structures and new-tower positions inside are
     left out. ``tiles``: ``"auto"`` plans areas of more than :data:`TILE_ABOVE_POINTS` test
     points in ``tile_m`` tiles (:func:`~mastplan.planning.tiles.solve_tiled`), ``"always"`` or
@@ -88,6 +91,7 @@ class PlanOptions:
     tiles: str = "auto"
     tile_m: float = 2000.0
     exclusion_file: Path | None = None
+    demand_file: Path | None = None
 
 
 @dataclass
@@ -158,6 +162,7 @@ class _Setup:
     builder: CoverBuilder
     excluded: dict[str, int]
     tiled: bool
+    demand: np.ndarray | None = None  # per pixel (area × density), when weighted by demand
     problem: CoverProblem | None = None
     matrix: Any = None
     nnz: int | None = None
@@ -194,6 +199,15 @@ def _setup(area_m, structures, existing, carrier, costs, targets, options, progr
     xx, yy = np.meshgrid(grid.x_centres(), grid.y_centres())
     points = PointIndex(xx.ravel()[pix], yy.ravel()[pix], cell_m=100.0)
     weight = np.full(len(pix), grid.pixel_area_m2)
+    demand = None
+    if options.demand_file is not None:
+        res = grid.resolution_m
+        bounds = (grid.x0_m, grid.y0_m - grid.ny * res, grid.x0_m + grid.nx * res, grid.y0_m)
+        density = read_density(options.demand_file, f"EPSG:{METRIC_EPSG}", bounds, res)
+        demand = density * grid.pixel_area_m2 * mask
+        weight = demand.ravel()[pix]
+        if not weight.sum() > 0:
+            raise MastplanError(f"{options.demand_file}: no demand inside the planning area")
 
     # candidates: usable structures not already carrying this operator, plus new towers
     own = np.array(
@@ -225,7 +239,7 @@ def _setup(area_m, structures, existing, carrier, costs, targets, options, progr
     )  # fmt: skip
     return _Setup(carrier, targets, options, grid, mask, pix, weight, cands,
                   candidate_sectors(cands, carrier, costs), existing, builder, excluded,
-                  _tiled(options, len(pix)))  # fmt: skip
+                  _tiled(options, len(pix)), demand)  # fmt: skip
 
 
 def _solve(s: _Setup, progress) -> Solution:
@@ -255,7 +269,7 @@ def _finish(
     op, targets, cands, n_e = s.carrier.operator, s.targets, s.cands, s.builder.n_existing
     solution = _solution_dict(sol, s.excluded, len(cands), len(s.pix), s.nnz)
     evaluate = _evaluator(s.grid, s.mask, s.existing, s.csec, n_e, targets,
-                          {"load": s.options.load})  # fmt: skip
+                          {"load": s.options.load, "demand": s.demand})  # fmt: skip
     before = evaluate(np.arange(n_e))
     if not sol.target_met:
         explanation = (
@@ -423,8 +437,9 @@ def _evaluator(grid, mask, existing, csec, n_e, targets, radio):
 def _miss(ev: Evaluation, targets: Targets) -> str:
     s = ev.stats
     return (
-        f"after the SINR local search the full prediction gives {s.covered_share:.1%} of the "
-        f"area at RSRP ≥ {targets.rsrp_dbm:g} dBm and SINR ≥ {targets.sinr_db:g} dB (target "
+        f"after the SINR local search the full prediction gives {ev.share:.1%} of the "
+        f"{'area' if ev.demand is None else 'demand'} at RSRP ≥ {targets.rsrp_dbm:g} dBm and "
+        f"SINR ≥ {targets.sinr_db:g} dB (target "
         f"{targets.share:.0%}) and continuity {s.continuity:.1%} (target {targets.continuity:.0%})"
     )
 
@@ -880,7 +895,8 @@ def _azimuths(rotation_deg: float) -> str:
 def _stats(ev: Evaluation) -> dict[str, Any]:
     s = ev.stats
     return {"covered_share": s.covered_share, "continuity": s.continuity,
-            "n_holes": s.n_holes, "area_km2": s.area_km2}  # fmt: skip
+            "n_holes": s.n_holes, "area_km2": s.area_km2,
+            "demand_share": None if ev.demand is None else ev.share}  # fmt: skip
 
 
 def _json(value: Any) -> Any:

@@ -175,3 +175,15 @@ def test_explain_infeasible_in_budget_mode_says_the_budget_is_short(small):
     cheapest = float(re.search(r"costs ([0-9.]+) yuan", text).group(1))
     assert cheapest >= 7.0
     assert explain_infeasible(small(budget=7.0)) is None
+
+
+def test_no_submodule_shadows_the_packages_functions():
+    import importlib
+    import pkgutil
+
+    import mastplan.planning as planning
+
+    for info in pkgutil.iter_modules(planning.__path__):  # import every submodule
+        importlib.import_module(f"mastplan.planning.{info.name}")
+    for name in planning.__all__:
+        assert not isinstance(getattr(planning, name), type(planning)), name

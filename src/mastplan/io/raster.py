@@ -5,6 +5,8 @@ Sections:
 * DEM — :func:`read_dem` reads any GDAL-readable elevation raster into a
   :class:`mastplan.radio.terrain.Terrain` on the engine's grid (reprojected, nodata filled);
   :func:`write_dem` writes a terrain back as a GeoTIFF.
+* Demand — :func:`read_density` reads a demand density raster (people, traffic or users per
+  km²) onto a planning grid, for demand-weighted test points.
 """
 
 from __future__ import annotations
@@ -85,6 +87,41 @@ def read_dem(
         bounds, or has no valid height there; or the arguments are invalid.
     """
     path = Path(path)
+    z, synthetic, xmin, ymax = _read_onto(path, crs, bounds_m, resolution_m, Resampling.bilinear,
+                                          "heights")  # fmt: skip
+    valid = np.isfinite(z)
+    if not valid.any():
+        raise MastplanError(f"{path}: no valid heights inside the requested bounds")
+    filled = 1.0 - valid.mean()
+    if filled > 0:
+        z = _fill_nodata(z, valid)
+        if filled > FILL_WARN_FRACTION:
+            warnings.warn(
+                f"{path}: {100 * filled:.1f}% of the requested cells had no data and were "
+                "filled from their neighbours",
+                UserWarning,
+                stacklevel=2,
+            )
+    return Terrain(
+        z.astype(np.float32),
+        xmin,
+        ymax,
+        float(resolution_m),
+        crs=CRS.from_user_input(crs).to_string(),
+        synthetic=synthetic,
+    )
+
+
+def _read_onto(
+    path: Path,
+    crs: str,
+    bounds_m: tuple[float, float, float, float],
+    resolution_m: float,
+    resampling: Resampling,
+    what: str,
+) -> tuple[np.ndarray, bool, float, float]:
+    """Band 1 of a raster reprojected onto the grid whose upper-left corner is (xmin, ymax):
+    NaN where the source has no data. Returns the array, the synthetic tag, xmin and ymax."""
     xmin, ymin, xmax, ymax = (float(b) for b in bounds_m)
     if not (xmax > xmin and ymax > ymin):
         raise MastplanError(f"{path}: empty bounds {tuple(bounds_m)}")
@@ -114,7 +151,7 @@ def read_dem(
 
     source = np.ma.filled(band, np.nan)
     if not np.isfinite(source).any():
-        raise MastplanError(f"{path}: no valid heights inside the requested bounds")
+        raise MastplanError(f"{path}: no valid {what} inside the requested bounds")
     z = np.full((rows, cols), np.nan, dtype=np.float64)
     reproject(
         source,
@@ -125,29 +162,9 @@ def read_dem(
         dst_transform=dst_transform,
         dst_crs=dst_crs,
         dst_nodata=np.nan,
-        resampling=Resampling.bilinear,
+        resampling=resampling,
     )
-    valid = np.isfinite(z)
-    if not valid.any():
-        raise MastplanError(f"{path}: no valid heights inside the requested bounds")
-    filled = 1.0 - valid.mean()
-    if filled > 0:
-        z = _fill_nodata(z, valid)
-        if filled > FILL_WARN_FRACTION:
-            warnings.warn(
-                f"{path}: {100 * filled:.1f}% of the requested cells had no data and were "
-                "filled from their neighbours",
-                UserWarning,
-                stacklevel=2,
-            )
-    return Terrain(
-        z.astype(np.float32),
-        xmin,
-        ymax,
-        float(resolution_m),
-        crs=dst_crs.to_string(),
-        synthetic=synthetic,
-    )
+    return z, synthetic, xmin, ymax
 
 
 def _source_window(src, dst_crs: CRS, bounds: tuple[float, float, float, float], path: Path):
@@ -256,3 +273,32 @@ def write_dem(path: str | Path, terrain: Terrain) -> Path:
     except (RasterioError, OSError) as exc:
         raise MastplanError(f"{path}: cannot write the DEM: {exc}") from exc
     return path
+
+
+# =============================================================================================
+# Demand
+# =============================================================================================
+
+
+def read_density(
+    path: str | Path,
+    crs: str,
+    bounds_m: tuple[float, float, float, float],
+    resolution_m: float,
+) -> np.ndarray:
+    """A demand density raster (any unit per area, e.g. people per km²) on a grid in a metric
+    CRS, averaged over each target cell; 0 where the file has no data or does not reach.
+
+    The grid is the one of :func:`read_dem` (upper-left corner ``(xmin, ymax)``). A density,
+    not a count per source cell, is what survives reprojection to another cell size.
+
+    Raises
+    ------
+    MastplanError
+        Naming the file: unreadable, no CRS, no overlap, no valid value, or a negative density.
+    """
+    path = Path(path)
+    z, _, _, _ = _read_onto(path, crs, bounds_m, resolution_m, Resampling.average, "densities")
+    if np.nanmin(z, initial=0.0) < 0:
+        raise MastplanError(f"{path}: demand densities must be >= 0 (found {np.nanmin(z):g})")
+    return np.nan_to_num(z, nan=0.0)

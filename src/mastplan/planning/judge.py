@@ -1,4 +1,5 @@
-"""A plan judged by the radio engine itself, and a local search against the SINR target.
+"""A plan judged by the radio engine itself, and a local search against the SINR target (module
+name: `judge`, so that it never shadows the package's `evaluate` function of a selection).
 
 The cover problem only knows which candidate reaches which test point at the RSRP threshold;
 SINR depends on every other site on the carrier. :func:`evaluate_sites` predicts the whole
@@ -41,10 +42,19 @@ class Evaluation:
     sinr_db: np.ndarray
     ok: np.ndarray  # RSRP and SINR both at target, inside the area
     stats: CoverageStats
+    demand: np.ndarray | None = None  # per pixel, when the target is a share of demand
+
+    @property
+    def share(self) -> float:
+        """The share the target is on: of the area, or of the demand when there is one."""
+        if self.demand is None:
+            return self.stats.covered_share
+        total = float(self.demand.sum())
+        return float(self.demand[self.ok].sum()) / total if total > 0 else 1.0
 
     def meets(self, targets: Targets) -> bool:
         return (
-            self.stats.covered_share >= targets.share - 1e-12
+            self.share >= targets.share - 1e-12
             and self.stats.continuity >= targets.continuity - 1e-12
         )
 
@@ -54,9 +64,11 @@ def evaluate_sites(
     mask: np.ndarray,
     sectors: pd.DataFrame,
     targets: Targets,
+    demand: np.ndarray | None = None,
     **options: object,
 ) -> Evaluation:
-    """Predict ``sectors`` (the engine's table) over ``grid`` and judge them inside ``mask``."""
+    """Predict ``sectors`` (the engine's table) over ``grid`` and judge them inside ``mask``;
+    with ``demand`` (per pixel), the share target is a share of that demand."""
     ny, nx = grid.shape
     if len(sectors) == 0:
         rsrp = np.full((ny, nx), np.nan, np.float32)
@@ -70,7 +82,7 @@ def evaluate_sites(
     )  # fmt: skip
     with np.errstate(invalid="ignore"):
         ok = (rsrp >= targets.rsrp_dbm) & (sinr >= targets.sinr_db) & mask
-    return Evaluation(rsrp, sinr, ok, stats)
+    return Evaluation(rsrp, sinr, ok, stats, None if demand is None else demand * mask)
 
 
 def repair_sinr(
@@ -125,7 +137,7 @@ def repair_sinr(
                 break
             trial = np.sort(np.append(chosen, cand))
             ev = evaluate(trial)
-            if ev.stats.covered_share > current.stats.covered_share:
+            if ev.share > current.share:
                 chosen, current, improved = trial, ev, True
                 added.append(int(cand))
                 break
