@@ -39,8 +39,8 @@ from mastplan.planning.candidates import (
 )
 from mastplan.planning.costs import NEW_TOWER, CostModel
 from mastplan.planning.coverage import ENGINE_COLUMNS, CoverBuilder
-from mastplan.planning.judge import Evaluation, Targets, evaluate_sites, repair_sinr
 from mastplan.planning.joint import JointProblem, solve_joint
+from mastplan.planning.judge import Evaluation, Targets, evaluate_sites, repair_sinr
 from mastplan.planning.problem import CoverProblem, Solution, explain_infeasible
 from mastplan.planning.problem import evaluate as evaluate_cover
 from mastplan.planning.solve import solve
