@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mastplan.errors import NotFoundError
-from mastplan.registry.enums import SiteStatus, StructureStatus, TenancyStatus
+from mastplan.registry.enums import RegionGroup, SiteStatus, StructureStatus, TenancyStatus
 from mastplan.registry.models import (
     District,
     KeyArea,
@@ -39,7 +39,10 @@ class Area:
 def area_by_code(session: Session, code: str) -> Area:
     """The key area or district with ``code`` (key-area codes first, then GB/T 2260 codes).
 
-    ``phase:YEAR`` names the union of the key areas of a phase year (专栏2), e.g. ``phase:2019``.
+    ``phase:YEAR`` names the union of the key areas of a phase year (专栏2), e.g. ``phase:2019``;
+    ``group:GROUP`` the districts of a 一区两群 group (``central_urban``, ``new_urban``,
+    ``three_gorges``, ``wuling``), of 主城都市区 (``main_city``) or of the whole city (``city``),
+    district by district.
     """
     if code.startswith("phase:"):
         year = code.split(":", 1)[1]
@@ -55,6 +58,8 @@ def area_by_code(session: Session, code: str) -> Area:
         if isinstance(union, shapely.Polygon):
             union = shapely.MultiPolygon([union])
         return Area("phase", code, f"{year}年重点区域", f"key areas of {year}", union, parts)
+    if code.startswith("group:"):
+        return _district_group(session, code)
     ka = session.scalar(select(KeyArea).where(KeyArea.code == code))
     if ka is not None:
         return Area("key_area", ka.code, ka.name_zh, ka.name_en, ka.boundary)
@@ -62,6 +67,42 @@ def area_by_code(session: Session, code: str) -> Area:
     if d is not None:
         return Area("district", d.code, d.name_zh, d.name_en, d.boundary)
     raise NotFoundError(f"no key area or district with code {code!r}")
+
+
+#: ``group:`` selections beyond the single 一区两群 groups.
+GROUP_SETS = {
+    "main_city": (RegionGroup.CENTRAL_URBAN, RegionGroup.NEW_URBAN),
+    "city": tuple(RegionGroup),
+}
+#: Names (中文, English) of the ``group:`` selections.
+GROUP_NAMES = {
+    "central_urban": ("中心城区", "central urban districts"),
+    "new_urban": ("主城新区", "new urban districts"),
+    "three_gorges": ("渝东北三峡库区城镇群", "Three Gorges reservoir towns (north-east)"),
+    "wuling": ("渝东南武陵山区城镇群", "Wuling mountain towns (south-east)"),
+    "main_city": ("主城都市区", "main metropolitan area"),
+    "city": ("重庆市", "Chongqing municipality"),
+}
+
+
+def _district_group(session: Session, code: str) -> Area:
+    name = code.split(":", 1)[1]
+    groups = GROUP_SETS.get(name) or (
+        (RegionGroup(name),) if name in {g.value for g in RegionGroup} else None
+    )
+    if groups is None:
+        known = ", ".join([g.value for g in RegionGroup] + list(GROUP_SETS))
+        raise NotFoundError(f"{code!r}: unknown district group; one of {known}")
+    rows = session.scalars(
+        select(District).where(District.group.in_(groups)).order_by(District.code)
+    )
+    parts = tuple(Area("district", d.code, d.name_zh, d.name_en, d.boundary) for d in rows)
+    if not parts:
+        raise NotFoundError(f"no districts in {code!r}")
+    union = shapely.union_all([p.boundary for p in parts])
+    if isinstance(union, shapely.Polygon):
+        union = shapely.MultiPolygon([union])
+    return Area("group", code, *GROUP_NAMES[name], union, parts)
 
 
 def sectors_in_bbox(
