@@ -17,6 +17,10 @@ On each instance, with the time each took:
 * the naive baseline: new towers on a hexagonal grid at the 3GPP UMa inter-site distance
   (500 m), and at the largest distance of 500, 400, 300, 250, 200, 150 m that meets the target.
 
+``--poles-only-sizes`` (default 10,000) adds instances where the towers and rooftops are full
+and no new tower may be built: small cells on poles only, several sites per key area — the
+instance where the solvers differ.
+
 The city run (``--city N``, default 1,000,000 candidates): the same construction over a square
 around 106.55E 29.56N, planned by :func:`mastplan.planning.tiles.solve_tiled` in 2 km tiles
 with halos (the city matrix is never built), in a child process whose peak RSS is measured;
@@ -122,23 +126,28 @@ def points_in(area: shapely.Polygon) -> tuple[np.ndarray, np.ndarray]:
     return xx.ravel(), yy.ravel()
 
 
-def make_instance(side_m: float, costs: CostModel, seed: int, halo_share: float = 0.25):
+def make_instance(
+    side_m: float, costs: CostModel, seed: int, halo_share: float = 0.25, poles_only: bool = False
+):
     t0 = time.perf_counter()
     area = square(side_m)
     cands = candidates_in(area, square(side_m * (1 + 2 * halo_share)), costs, seed)
+    if poles_only:  # towers and rooftops full, no new tower allowed: small cells on poles only
+        cands = cands[cands["site_class"] == "small_cell"].reset_index(drop=True)
     px, py = points_in(area)
     builder = CoverBuilder(cands, CARRIER, costs, px, py, np.full(len(px), RESOLUTION_M**2),
                            RSRP_DBM, SHARE)  # fmt: skip
     return Instance(side_m, area, cands, builder, time.perf_counter() - t0)
 
 
-def side_for(n_target: int, costs: CostModel, seed: int) -> float:
+def side_for(n_target: int, costs: CostModel, seed: int, poles_only: bool = False) -> float:
     """The square's side giving about ``n_target`` candidates (bisection on the real count)."""
     lo, hi = 50.0, 50_000.0
     for _ in range(30):
         mid = math.sqrt(lo * hi)
         area = square(mid)
-        n = len(candidates_in(area, square(mid * 1.5), costs, seed))
+        c = candidates_in(area, square(mid * 1.5), costs, seed)
+        n = int((c["site_class"] == "small_cell").sum()) if poles_only else len(c)
         if abs(n - n_target) <= 0.03 * n_target:
             return mid
         lo, hi = (mid, hi) if n < n_target else (lo, mid)
@@ -161,14 +170,17 @@ def baseline(inst: Instance, costs: CostModel, isd_m: float) -> dict:
             "share": share}  # fmt: skip
 
 
-def run_instance(n_target: int, costs: CostModel, seed: int, time_limit_s: float) -> dict:
-    side = side_for(n_target, costs, seed)
-    inst = make_instance(side, costs, seed)
+def run_instance(
+    n_target: int, costs: CostModel, seed: int, time_limit_s: float, poles_only: bool = False
+) -> dict:
+    side = side_for(n_target, costs, seed, poles_only)
+    inst = make_instance(side, costs, seed, poles_only=poles_only)
     t = time.perf_counter()
     problem = inst.builder(np.arange(inst.builder.n_candidates), np.arange(inst.builder.n_points))
     matrix_s = time.perf_counter() - t
     out: dict = {
         "target_candidates": n_target,
+        "poles_only": poles_only,
         "candidates": problem.n_candidates,
         "structures": int(inst.candidates["host"].nunique()),
         "side_m": round(side, 1),
@@ -176,7 +188,8 @@ def run_instance(n_target: int, costs: CostModel, seed: int, time_limit_s: float
         "nonzeros": int(problem.coverage.nnz),
         "matrix_s": matrix_s,
     }
-    print(f"\n{n_target:,} candidates: {json.dumps(out)}", flush=True)
+    kind = " (poles only)" if poles_only else ""
+    print(f"\n{n_target:,} candidates{kind}: {json.dumps(out)}", flush=True)
     g = greedy(problem)
     out["greedy"] = _row(g)
     print(f"  greedy {out['greedy']}", flush=True)
@@ -289,6 +302,11 @@ def run_city_child(n: int, seed: int, tile_m: float, tile_solver: str) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument(
+        "--poles-only-sizes",
+        default="10000",
+        help="instances with small cells on poles only (towers full, no new tower)",
+    )
     ap.add_argument("--city", type=int, default=1_000_000)
     ap.add_argument("--city-small", action="store_true", help="also a quarter-size city")
     ap.add_argument("--tile-m", type=float, default=2000.0)
@@ -309,6 +327,8 @@ def main(argv: list[str] | None = None) -> None:
     greedy(warm.builder(np.arange(warm.builder.n_candidates), np.arange(warm.builder.n_points)))
     for n in [int(s) for s in args.sizes.split(",") if s]:
         results["instances"].append(run_instance(n, costs, args.seed, args.time_limit_s))
+    for n in [int(s) for s in args.poles_only_sizes.split(",") if s]:
+        results["instances"].append(run_instance(n, costs, args.seed, args.time_limit_s, True))
     sizes = ([args.city // 4] if args.city_small else []) + ([args.city] if args.city else [])
     for n in sizes:
         print(f"\ncity of {n:,} candidates, {args.tile_m:,.0f} m tiles, {args.tile_solver}:")

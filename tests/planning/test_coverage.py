@@ -147,3 +147,12 @@ def test_chunks_of_sectors_give_the_same_matrix(setup, monkeypatch):
     whole = builder(*everything).coverage.toarray()
     monkeypatch.setattr(coverage, "SECTOR_CHUNK", 7)  # 7 sectors: chunks split candidates too
     assert np.array_equal(builder(*everything).coverage.toarray(), whole)
+
+
+def test_reach_in_chunks_is_the_same(setup, monkeypatch):
+    import mastplan.planning.coverage as coverage
+
+    builder = setup[0]
+    whole = builder.candidate_reach_m()
+    monkeypatch.setattr(coverage, "REACH_CHUNK", 1)
+    assert np.array_equal(builder.candidate_reach_m(), whole)

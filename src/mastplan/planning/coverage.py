@@ -35,6 +35,10 @@ ENGINE_COLUMNS = ["x_m", "y_m", "height_m", "azimuth_deg", "tilt_deg", "power_db
 #: points in a disc).
 SECTOR_CHUNK = 3000
 
+#: Distinct (height, site class) pairs whose reach is computed at once (each has its own
+#: path-loss table; real inventories have a height per structure).
+REACH_CHUNK = 2000
+
 #: Columns of the candidate table the builder keeps (see
 #: :func:`~mastplan.planning.candidates.candidate_configurations`).
 _CANDIDATE_COLUMNS = ("x_m", "y_m", "height_m", "site_class", "rotation_deg", "tilt_deg",
@@ -187,11 +191,14 @@ class CoverBuilder:
             key = pd.DataFrame({"h": self.cand["height_m"], "c": self.cand["site_class"]})
             first = ~key.duplicated().to_numpy()
             reps = np.flatnonzero(first)
-            sectors = candidate_sectors(self.candidate_frame(reps), self.carrier, self.costs)
-            r = reach_radius_m(prepare_sectors(sectors[ENGINE_COLUMNS], opts), self.rsrp_dbm,
-                               max_gain_dbi(opts))  # fmt: skip
             per_rep = np.zeros(len(reps))
-            np.maximum.at(per_rep, sectors["candidate"].to_numpy(), r)
+            for start in range(0, len(reps), REACH_CHUNK):
+                # in chunks: each distinct height gets its own path-loss table
+                part = reps[start : start + REACH_CHUNK]
+                sectors = candidate_sectors(self.candidate_frame(part), self.carrier, self.costs)
+                r = reach_radius_m(prepare_sectors(sectors[ENGINE_COLUMNS], opts),
+                                   self.rsrp_dbm, max_gain_dbi(opts))  # fmt: skip
+                np.maximum.at(per_rep, start + sectors["candidate"].to_numpy(), r)
             code = key.groupby(["h", "c"], sort=False).ngroup().to_numpy()
             out[self.n_existing :] = per_rep[code]  # groups are numbered in order of first row
         return out
