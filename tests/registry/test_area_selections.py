@@ -31,5 +31,5 @@ def test_a_district_group_is_its_districts_one_by_one(loaded_session: Session):
 
 
 def test_an_unknown_group_names_the_known_ones(loaded_session: Session):
-    with pytest.raises(NotFoundError, match="central_urban.*main_city"):
+    with pytest.raises(NotFoundError, match=r"central_urban.*main_city"):
         area_by_code(loaded_session, "group:downtown")
