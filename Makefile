@@ -26,7 +26,7 @@ demo: $(VENV)/.installed
 	done
 	$(BIN)/mastplan export --database $(DB) --layer key_areas --format geojson --out $(OUT)/key_areas.geojson
 	$(BIN)/mastplan coverage --database $(DB) --area phase:2019 --out $(OUT)/coverage-2019
-	$(BIN)/mastplan plan --database $(DB) --area phase:2019 --greenfield --solver greedy --resolution-m 50 --no-record --out $(OUT)/plan-2019
+	$(BIN)/mastplan plan --database $(DB) --area phase:2019 --greenfield --solver auto --time-limit-s 10 --resolution-m 50 --no-record --out $(OUT)/plan-2019
 	$(BIN)/mastplan consolidate --database $(DB) --area phase:2019 --out $(OUT)/consolidation-2019
 	@echo
 	@echo "Outputs:"
@@ -35,7 +35,7 @@ demo: $(VENV)/.installed
 	@echo "  key areas (GeoJSON):        $(abspath $(OUT)/key_areas.geojson)"
 	@echo "  coverage of the 2019 key areas (maps, GeoTIFFs, stats.json):"
 	@echo "                              $(abspath $(OUT)/coverage-2019)/rsrp_dbm.png, sinr_db.png"
-	@echo "  site plan of the 2019 key areas (greenfield, share-first): $(abspath $(OUT)/plan-2019)/sites.csv, plan.json"
+	@echo "  site plan of the 2019 key areas (greenfield, share-first, MILP gaps): $(abspath $(OUT)/plan-2019)/sites.csv, plan.json"
 	@echo "  多杆合一 clusters of the 2019 key areas: $(abspath $(OUT)/consolidation-2019)/clusters.csv"
 
 ## test: the whole suite on SQLite and on a throw-away PostgreSQL + PostGIS, then ruff

@@ -263,3 +263,14 @@ def test_a_demand_weighted_plan_meets_its_share_of_demand_recomputed(
     with np.errstate(invalid="ignore"):
         ok = ((res.rsrp_dbm >= t["rsrp_dbm"]) & (res.sinr_db >= t["sinr_db"])).ravel()
     assert ok[east].mean() >= target - 0.01
+
+
+def test_an_auto_plan_of_a_key_area_reports_a_proven_gap(loaded_session: Session, tmp_path):
+    options = PlanOptions(**{**FAST, "solver": "auto"})
+    summary = run_plan(loaded_session, AREA, tmp_path, options)
+    assert summary["feasible"]
+    solution = summary["areas"][0]["operators"]["china-mobile"]["solution"]
+    assert solution["solver"] == "milp" or solution["stats"]["solvers_run"] == ["greedy", "milp"]
+    assert solution["lower_bound_yuan"] is not None and solution["gap"] is not None
+    assert 0.0 <= solution["gap"] <= 0.01 + 1e-9
+    assert solution["lower_bound_yuan"] <= solution["cost_yuan"] + 1e-6
