@@ -26,7 +26,7 @@ demo: $(VENV)/.installed
 	done
 	$(BIN)/mastplan export --database $(DB) --layer key_areas --format geojson --out $(OUT)/key_areas.geojson
 	$(BIN)/mastplan coverage --database $(DB) --area phase:2019 --out $(OUT)/coverage-2019
-	$(BIN)/mastplan plan --database $(DB) --area phase:2019 --greenfield --solver auto --time-limit-s 10 --resolution-m 50 --no-record --out $(OUT)/plan-2019
+	$(BIN)/mastplan plan --database $(DB) --area phase:2019 --greenfield --solver auto --time-limit-s 20 --resolution-m 50 --no-record --out $(OUT)/plan-2019
 	$(BIN)/mastplan consolidate --database $(DB) --area phase:2019 --out $(OUT)/consolidation-2019
 	@echo
 	@echo "Outputs:"
