@@ -156,3 +156,22 @@ def test_reach_in_chunks_is_the_same(setup, monkeypatch):
     whole = builder.candidate_reach_m()
     monkeypatch.setattr(coverage, "REACH_CHUNK", 1)
     assert np.array_equal(builder.candidate_reach_m(), whole)
+
+
+def test_tiles_of_the_builder_run_in_worker_processes(setup):
+    # what Dask workers do: the builder and the tile tasks travel pickled to other processes
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from mastplan.planning import solve_tiled
+
+    builder = setup[0]
+    reach = builder.candidate_reach_m()
+    kwargs = {"tile_m": 300.0, "halo_m": float(reach.max()), "candidate_reach_m": reach}
+    here = solve_tiled(builder.xy_m, builder.point_xy_m, builder, **kwargs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        there = solve_tiled(builder.xy_m, builder.point_xy_m, builder, map_fn=pool.map, **kwargs)
+    assert len(here.tiles) > 1 and here.target_met
+    assert np.array_equal(there.chosen, here.chosen)
+    assert there.cost == here.cost
