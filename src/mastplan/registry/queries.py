@@ -54,10 +54,9 @@ def area_by_code(session: Session, code: str) -> Area:
         parts = tuple(Area("key_area", k.code, k.name_zh, k.name_en, k.boundary) for k in rows)
         if not parts:
             raise NotFoundError(f"no key areas with phase year {year}")
-        union = shapely.union_all([p.boundary for p in parts])
-        if isinstance(union, shapely.Polygon):
-            union = shapely.MultiPolygon([union])
-        return Area("phase", code, f"{year}年重点区域", f"key areas of {year}", union, parts)
+        return Area(
+            "phase", code, f"{year}年重点区域", f"key areas of {year}", _union(parts), parts
+        )
     if code.startswith("group:"):
         return _district_group(session, code)
     ka = session.scalar(select(KeyArea).where(KeyArea.code == code))
@@ -99,10 +98,13 @@ def _district_group(session: Session, code: str) -> Area:
     parts = tuple(Area("district", d.code, d.name_zh, d.name_en, d.boundary) for d in rows)
     if not parts:
         raise NotFoundError(f"no districts in {code!r}")
+    return Area("group", code, *GROUP_NAMES[name], _union(parts), parts)
+
+
+def _union(parts: tuple[Area, ...]) -> shapely.MultiPolygon:
+    """The union of the parts' boundaries, as one MultiPolygon."""
     union = shapely.union_all([p.boundary for p in parts])
-    if isinstance(union, shapely.Polygon):
-        union = shapely.MultiPolygon([union])
-    return Area("group", code, *GROUP_NAMES[name], union, parts)
+    return shapely.MultiPolygon([union]) if isinstance(union, shapely.Polygon) else union
 
 
 def sectors_in_bbox(
