@@ -30,9 +30,11 @@ app = typer.Typer(
 load_app = typer.Typer(help="Load a built-in data set.", no_args_is_help=True)
 synth_app = typer.Typer(help="Generate synthetic data files.", no_args_is_help=True)
 radio_app = typer.Typer(help="Radio engine tools.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log: history and tamper check.", no_args_is_help=True)
 app.add_typer(load_app, name="load")
 app.add_typer(synth_app, name="synth")
 app.add_typer(radio_app, name="radio")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -403,6 +405,57 @@ def coverage(
 
 def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{100 * float(value):.1f} %"
+
+
+@audit_app.command("verify")
+def audit_verify_cmd(database: DatabaseOpt = None) -> None:
+    """Recompute the audit log's hash chain; exit 1 at the first edited or missing entry."""
+    from mastplan.registry.audit import verify_chain
+
+    def body() -> None:
+        with _session(database) as session:
+            report = verify_chain(session)
+        if not report.intact:
+            _fail(
+                f"audit chain broken at entry {report.broken_at}: {report.problem} "
+                f"({report.entries} entries before it verify)"
+            )
+        console.print(f"audit chain intact: {report.entries} entries, head {report.head}")
+
+    _run(body)
+
+
+@audit_app.command("log")
+def audit_log_cmd(
+    object_id: Annotated[str, typer.Option("--object", help="Entity id, or TABLE:ID.")],
+    limit: Annotated[int, typer.Option(help="At most this many entries, newest last.")] = 50,
+    database: DatabaseOpt = None,
+) -> None:
+    """The history of one object: who did what, when, why, under which request."""
+    from sqlalchemy import select
+
+    from mastplan.registry.models import AuditEntry
+
+    entity, _, ident = object_id.rpartition(":")
+
+    def body() -> None:
+        with _session(database) as session:
+            query = select(AuditEntry).where(AuditEntry.entity_id == ident)
+            if entity:
+                query = query.where(AuditEntry.entity == entity)
+            rows = session.execute(query.order_by(AuditEntry.id.desc()).limit(limit)).scalars()
+            rows = list(rows)[::-1]
+            if not rows:
+                _fail(f"no audit entries for {object_id!r}")
+            table = Table("id", "at (UTC)", "actor", "action", "object", "reason", "request")
+            for e in rows:
+                at = e.at.strftime("%Y-%m-%d %H:%M:%S")
+                what = f"{e.entity}:{e.entity_id}"
+                table.add_row(str(e.id), at, e.actor, e.action, what, e.reason or "",
+                              e.request_id[:8])  # fmt: skip
+            console.print(table)
+
+    _run(body)
 
 
 @radio_app.command("calibrate")

@@ -336,5 +336,9 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str] = mapped_column(String(64), index=True)
+    organisation: Mapped[str | None] = mapped_column(String(128))
+    # tamper evidence: each entry's hash covers its content and the previous entry's hash
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
