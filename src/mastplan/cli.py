@@ -31,10 +31,12 @@ load_app = typer.Typer(help="Load a built-in data set.", no_args_is_help=True)
 synth_app = typer.Typer(help="Generate synthetic data files.", no_args_is_help=True)
 radio_app = typer.Typer(help="Radio engine tools.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log: history and tamper check.", no_args_is_help=True)
+user_app = typer.Typer(help="Users: one organisation and one role each.", no_args_is_help=True)
 app.add_typer(load_app, name="load")
 app.add_typer(synth_app, name="synth")
 app.add_typer(radio_app, name="radio")
 app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -405,6 +407,43 @@ def coverage(
 
 def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{100 * float(value):.1f} %"
+
+
+@user_app.command("add")
+def user_add_cmd(
+    name: Annotated[str, typer.Argument(help="The user's login name.")],
+    org: Annotated[str, typer.Option("--org", help="Organisation code.")],
+    role: Annotated[str, typer.Option(help="regulator, operator, owner, district or viewer.")],
+    user: UserOpt = None,
+    reason: ReasonOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Register a user in an organisation with a role (audited)."""
+    from mastplan.registry.users import add_user
+
+    def body() -> None:
+        with _session(database) as session:
+            u = add_user(session, Actor(current_user(user), reason), name, org, role)
+            console.print(f"added {u.name}: {u.role.value} of {org}")
+
+    _run(body)
+
+
+@user_app.command("list")
+def user_list_cmd(database: DatabaseOpt = None) -> None:
+    """Every user with organisation and role."""
+    from mastplan.registry.users import list_users
+
+    def body() -> None:
+        with _session(database) as session:
+            table = Table("name", "organisation", "role", "active")
+            for u in list_users(session):
+                table.add_row(
+                    u.name, u.organisation.code, u.role.value, "yes" if u.active else "no"
+                )
+            console.print(table)
+
+    _run(body)
 
 
 @audit_app.command("verify")

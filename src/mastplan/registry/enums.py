@@ -15,6 +15,28 @@ class OrgKind(StrEnum):
     ENTERPRISE = "enterprise"
 
 
+class UserRole(StrEnum):
+    """What a user is to the sharing workflow."""
+
+    REGULATOR = "regulator"  # 市通信管理局
+    OPERATOR = "operator"
+    OWNER = "owner"  # a structure owner's or the tower company's clerk
+    DISTRICT = "district"  # a district government
+    VIEWER = "viewer"
+
+
+#: The organisation kinds a user of each role may belong to.
+ROLE_ORG_KINDS: dict[UserRole, frozenset[OrgKind]] = {
+    UserRole.REGULATOR: frozenset({OrgKind.GOVERNMENT_UNIT}),
+    UserRole.OPERATOR: frozenset({OrgKind.OPERATOR}),
+    UserRole.OWNER: frozenset(
+        {OrgKind.TOWER_COMPANY, OrgKind.STRUCTURE_OWNER, OrgKind.GOVERNMENT_UNIT}
+    ),
+    UserRole.DISTRICT: frozenset({OrgKind.GOVERNMENT_UNIT}),
+    UserRole.VIEWER: frozenset(OrgKind),
+}
+
+
 class DistrictKind(StrEnum):
     """区, 县 or 自治县."""
 

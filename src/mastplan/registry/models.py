@@ -38,6 +38,7 @@ from mastplan.registry.enums import (
     StructureKind,
     StructureStatus,
     TenancyStatus,
+    UserRole,
 )
 from mastplan.registry.geometry import GeometryType
 
@@ -319,6 +320,20 @@ class TenancyPosition(Base):
     tenancy: Mapped[Tenancy] = relationship(back_populates="positions")
 
     __table_args__ = (CheckConstraint("position >= 1", name="position_positive"),)
+
+
+class User(Timestamped, Base):
+    """A person who acts in mastplan: one organisation, one role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    organisation: Mapped[Organisation] = relationship()
 
 
 class AuditEntry(Base):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mastplan.errors import InvalidTransitionError
+from mastplan.registry.enums import UserRole as Role
 
 __all__ = ["TRANSITIONS", "Action", "RequestState", "Role", "Transition", "next_state"]
 
@@ -30,16 +31,6 @@ class RequestState(StrEnum):
     INSTALLED = "installed"
     ACTIVE = "active"
     RELEASED = "released"
-
-
-class Role(StrEnum):
-    """What a user is to the workflow (users belong to an organisation of that kind)."""
-
-    REGULATOR = "regulator"  # 市通信管理局
-    OPERATOR = "operator"
-    OWNER = "owner"
-    DISTRICT = "district"
-    VIEWER = "viewer"
 
 
 class Action(StrEnum):
