@@ -118,3 +118,12 @@ def test_unreadable_policy_files_are_named(tmp_path):
     bad.write_text("policy: [unclosed", encoding="utf-8")
     with pytest.raises(MastplanError, match=r"bad\.yaml: not valid YAML"):
         load_fee_policy(bad)
+
+
+def test_the_planner_prices_sharing_with_the_policys_discounts():
+    # two files the regulator edits carry China Tower's terms: they must not drift apart
+    from mastplan.data.plan import load_cost_model
+
+    costs = load_cost_model(None)
+    assert costs.sharing_discount == POLICY.sharing_discount
+    assert costs.anchor_tenant_markup == POLICY.anchor_tenant_markup
