@@ -35,6 +35,7 @@ from mastplan.planning.candidates import (
     candidate_configurations,
     candidate_sectors,
     new_tower_positions,
+    site_capacity,
     usable_structures,
 )
 from mastplan.planning.costs import NEW_TOWER, CostModel
@@ -219,7 +220,7 @@ def _setup(area_m, structures, existing, carrier, costs, targets, options, progr
         area_m.buffer(costs.new_tower_spacing_m / 2), costs.new_tower_spacing_m
     )
     if options.exclusion_file is not None:
-        zones = _zones_m(Path(options.exclusion_file))
+        zones = _exclusion_zones(Path(options.exclusion_file))
         inside = shapely.contains_xy(zones, usable["x_m"], usable["y_m"])
         excluded["in_exclusion_zone"] = int(inside.sum())
         usable = usable[~inside].reset_index(drop=True)
@@ -612,7 +613,6 @@ def _plan_joint(
     table = pd.concat([s.cands for s in setups], ignore_index=True).iloc[first]
     by_id = structures.drop_duplicates("external_id").set_index("external_id")
     is_new = table["new_build"].to_numpy(bool)
-    need = np.array([costs.classes()[c] for c in table["site_class"]], dtype=object)
     have = np.column_stack([
         np.where(is_new, costs.new_tower_mount_positions,
                  by_id["free_positions"].reindex(table["external_id"]).fillna(0).to_numpy()),
@@ -621,8 +621,7 @@ def _plan_joint(
         np.where(is_new, costs.new_tower_available_power_kw,
                  by_id["free_power_kw"].reindex(table["external_id"]).fillna(0).to_numpy()),
     ])  # fmt: skip
-    needs = np.array([[n.mount_positions, n.payload_kg, n.power_kw] for n in need], float)
-    capacity = np.floor(np.min(have / np.maximum(needs, 1e-9), axis=1)).astype(int)
+    capacity = site_capacity(have, table["height_m"].to_numpy(float), costs)
     payments = costs.joint_payments_yuan(
         table["kind"].to_numpy(), np.where(is_new, 0, table["tenants"].to_numpy(int)),
         capacity, len(ops),
@@ -721,9 +720,14 @@ def area_from_file(path: Path) -> Area:
     return Area("file", name, name, name, shapely.MultiPolygon(polys))
 
 
+def _exclusion_zones(path: Path) -> shapely.Geometry:
+    """The exclusion zones of a vector file, in EPSG:32648, read once per version of the file
+    (a run asks for them per key area and operator)."""
+    return _zones_m(path, path.stat().st_mtime_ns if path.exists() else 0)
+
+
 @functools.lru_cache(maxsize=4)
-def _zones_m(path: Path) -> shapely.Geometry:
-    """The exclusion zones of a vector file, in EPSG:32648 (read once per run)."""
+def _zones_m(path: Path, mtime_ns: int) -> shapely.Geometry:
     return project(area_from_file(path).boundary, STORAGE_EPSG, METRIC_EPSG)
 
 
@@ -741,7 +745,7 @@ def run_plan(
     audited). Returns the summary that ``plan.json`` holds."""
     costs = load_cost_model(options.costs_file)
     if options.exclusion_file is not None:
-        _zones_m(Path(options.exclusion_file))  # a bad file fails before any work
+        _exclusion_zones(Path(options.exclusion_file))  # a bad file fails before any work
     area = area_code if isinstance(area_code, Area) else area_by_code(session, area_code)
     area_code = area.code
     parts = area.parts or (area,)

@@ -20,7 +20,7 @@ from mastplan.planning.candidates import (
     candidate_sectors,
     new_tower_positions,
 )
-from mastplan.planning.coverage import ENGINE_COLUMNS, CoverBuilder, reach_m
+from mastplan.planning.coverage import ENGINE_COLUMNS, CoverBuilder, sector_reach_m
 from mastplan.radio.matrix import PointIndex, rsrp_matrix
 
 CARRIER = Carrier("china-mobile", "n41", 2.6, 100.0)
@@ -113,7 +113,7 @@ def test_the_builder_pickles_and_reach_bounds_the_matrix(setup):
     a = builder(idx, np.arange(len(px))).coverage.toarray()
     assert np.array_equal(again(idx, np.arange(len(px))).coverage.toarray(), a)
     # no candidate serves a point beyond the reach radius of its sectors
-    r = reach_m(candidate_sectors(cands, CARRIER, costs), -100.0)
+    r = sector_reach_m(candidate_sectors(cands, CARRIER, costs), -100.0).max()
     whole = builder(np.arange(builder.n_candidates), np.arange(len(px))).coverage.tocoo()
     d = np.hypot(
         builder.xy_m[whole.row, 0] - px[whole.col], builder.xy_m[whole.row, 1] - py[whole.col]
@@ -125,10 +125,10 @@ def test_each_candidates_reach_bounds_its_own_row(setup):
     builder, cands, costs, px, py, existing = setup
     reach = builder.candidate_reach_m()
     assert reach.shape == (builder.n_candidates,) and np.all(reach > 0)
-    assert reach[0] == pytest.approx(reach_m(existing, -100.0))
+    assert reach[0] == pytest.approx(sector_reach_m(existing, -100.0).max())
     for j in (1, 5, builder.n_candidates - 1):  # a small cell, another, a new tower
         one = candidate_sectors(cands.iloc[[j - 1]], CARRIER, costs)
-        assert reach[j] == pytest.approx(reach_m(one, -100.0))
+        assert reach[j] == pytest.approx(sector_reach_m(one, -100.0).max())
     whole = builder(np.arange(builder.n_candidates), np.arange(len(px))).coverage.tocoo()
     d = np.hypot(
         builder.xy_m[whole.row, 0] - px[whole.col], builder.xy_m[whole.row, 1] - py[whole.col]

@@ -22,6 +22,7 @@ __all__ = [
     "candidate_configurations",
     "candidate_sectors",
     "new_tower_positions",
+    "site_capacity",
     "usable_structures",
 ]
 
@@ -51,18 +52,22 @@ def usable_structures(structures: pd.DataFrame, costs: CostModel) -> tuple[pd.Da
     missing = [c for c in STRUCTURE_COLUMNS if c not in structures.columns]
     if missing:
         raise ValueError(f"structures lack column(s): {', '.join(missing)}")
-    cls = costs.site_class_of(structures["height_m"].to_numpy(float))
-    need = {
-        name: np.where(cls == name, 1.0, 0.0)[:, None]
-        * [c.mount_positions, c.payload_kg, c.power_kw]
-        for name, c in costs.classes().items()
-    }
-    required = sum(need.values())
     have = structures[["free_positions", "free_payload_kg", "free_power_kw"]].to_numpy(float)
+    fits = site_capacity(have, structures["height_m"].to_numpy(float), costs)
     closed = ~structures["open_for_sharing"].to_numpy(bool)
-    short = (have < required).any(axis=1) & ~closed
+    short = (fits < 1) & ~closed
     excluded = {"closed_for_sharing": int(closed.sum()), "no_capacity": int(short.sum())}
     return structures[~closed & ~short].reset_index(drop=True), excluded
+
+
+def site_capacity(free: np.ndarray, height_m: np.ndarray, costs: CostModel) -> np.ndarray:
+    """How many sites of the class its height gives fit on each structure: the fewest that its
+    free mount positions, payload and power (``free``, columns in that order) each hold."""
+    cls = costs.site_class_of(np.asarray(height_m, float))
+    need = np.zeros((len(cls), 3))
+    for name, c in costs.classes().items():
+        need[cls == name] = [c.mount_positions, c.payload_kg, c.power_kw]
+    return np.floor(np.min(np.asarray(free, float) / np.maximum(need, 1e-9), axis=1)).astype(int)
 
 
 def new_tower_positions(area_m: shapely.Geometry, spacing_m: float) -> np.ndarray:

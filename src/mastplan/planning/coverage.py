@@ -24,7 +24,7 @@ from mastplan.planning.problem import CoverProblem
 from mastplan.radio.coverage import CoverageOptions, max_gain_dbi, prepare_sectors
 from mastplan.radio.matrix import PointIndex, reach_radius_m, rsrp_matrix
 
-__all__ = ["ENGINE_COLUMNS", "CoverBuilder", "candidate_coverage", "reach_m"]
+__all__ = ["ENGINE_COLUMNS", "CoverBuilder", "candidate_coverage", "sector_reach_m"]
 
 #: The radio engine's sector-table columns.
 ENGINE_COLUMNS = ["x_m", "y_m", "height_m", "azimuth_deg", "tilt_deg", "power_dbm", "f_ghz",
@@ -77,13 +77,13 @@ def candidate_coverage(
     return out
 
 
-def reach_m(sectors: pd.DataFrame, rsrp_dbm: float) -> float:
-    """The farthest any sector of the table can reach at ``rsrp_dbm`` (m; 0 for no sector)."""
+def sector_reach_m(sectors: pd.DataFrame, rsrp_dbm: float) -> NDArray[np.float64]:
+    """Per sector of the engine table, the farthest it can reach at ``rsrp_dbm`` (m)."""
     if len(sectors) == 0:
-        return 0.0
+        return np.zeros(0)
     opts = CoverageOptions()
     prepared = prepare_sectors(sectors[ENGINE_COLUMNS], opts)
-    return float(reach_radius_m(prepared, rsrp_dbm, max_gain_dbi(opts)).max())
+    return reach_radius_m(prepared, rsrp_dbm, max_gain_dbi(opts))
 
 
 class CoverBuilder:
@@ -182,10 +182,8 @@ class CoverBuilder:
         """Per global candidate, the farthest its sectors reach at the RSRP target (m): once per
         distinct (height, site class), which is all the reach depends on besides the carrier."""
         out = np.zeros(self.n_candidates)
-        opts = CoverageOptions()
         if self.n_existing:
-            prepared = prepare_sectors(self.existing[ENGINE_COLUMNS], opts)
-            r = reach_radius_m(prepared, self.rsrp_dbm, max_gain_dbi(opts))
+            r = sector_reach_m(self.existing, self.rsrp_dbm)
             np.maximum.at(out, self.site_of_sector, r)
         if len(self.cand["x_m"]):
             key = pd.DataFrame({"h": self.cand["height_m"], "c": self.cand["site_class"]})
@@ -196,8 +194,7 @@ class CoverBuilder:
                 # in chunks: each distinct height gets its own path-loss table
                 part = reps[start : start + REACH_CHUNK]
                 sectors = candidate_sectors(self.candidate_frame(part), self.carrier, self.costs)
-                r = reach_radius_m(prepare_sectors(sectors[ENGINE_COLUMNS], opts),
-                                   self.rsrp_dbm, max_gain_dbi(opts))  # fmt: skip
+                r = sector_reach_m(sectors, self.rsrp_dbm)
                 np.maximum.at(per_rep, start + sectors["candidate"].to_numpy(), r)
             code = key.groupby(["h", "c"], sort=False).ngroup().to_numpy()
             out[self.n_existing :] = per_rep[code]  # groups are numbered in order of first row

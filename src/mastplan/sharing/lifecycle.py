@@ -58,7 +58,7 @@ class Transition:
     target: RequestState
     reason_required: bool = False
     reserves_capacity: bool = False  # approval books the positions, payload and power
-    frees_capacity: bool = False  # release (or withdrawal after nothing was booked: False)
+    frees_capacity: bool = False  # release and forced release give the booking back
 
 
 S, A, R = RequestState, Action, Role
@@ -73,38 +73,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         S.UNDER_REVIEW, A.REQUEST_CHANGES, R.OWNER, S.CHANGES_REQUESTED, reason_required=True
     ),
-    Transition(S.DRAFT, A.WITHDRAW, R.OPERATOR, S.WITHDRAWN),
-    Transition(S.SUBMITTED, A.WITHDRAW, R.OPERATOR, S.WITHDRAWN),
-    Transition(S.UNDER_REVIEW, A.WITHDRAW, R.OPERATOR, S.WITHDRAWN),
-    Transition(S.CHANGES_REQUESTED, A.WITHDRAW, R.OPERATOR, S.WITHDRAWN),
+    *(Transition(s, A.WITHDRAW, R.OPERATOR, S.WITHDRAWN)  # before approval only
+      for s in (S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED)),
     Transition(S.APPROVED, A.INSTALL, R.OPERATOR, S.INSTALLED),
     Transition(S.INSTALLED, A.ACTIVATE, R.OWNER, S.ACTIVE),
     Transition(S.ACTIVE, A.RELEASE, R.OPERATOR, S.RELEASED, frees_capacity=True),
-    Transition(
-        S.APPROVED,
-        A.FORCE_RELEASE,
-        R.REGULATOR,
-        S.RELEASED,
-        reason_required=True,
-        frees_capacity=True,
-    ),
-    Transition(
-        S.INSTALLED,
-        A.FORCE_RELEASE,
-        R.REGULATOR,
-        S.RELEASED,
-        reason_required=True,
-        frees_capacity=True,
-    ),
-    Transition(
-        S.ACTIVE,
-        A.FORCE_RELEASE,
-        R.REGULATOR,
-        S.RELEASED,
-        reason_required=True,
-        frees_capacity=True,
-    ),
-)
+    *(Transition(s, A.FORCE_RELEASE, R.REGULATOR, S.RELEASED, reason_required=True,
+                 frees_capacity=True)
+      for s in (S.APPROVED, S.INSTALLED, S.ACTIVE)),
+)  # fmt: skip
 
 _BY_KEY = {(t.source, t.action): t for t in TRANSITIONS}
 if len(_BY_KEY) != len(TRANSITIONS):  # pragma: no cover - a table edit gone wrong
