@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from mastplan.config import database_url
 from mastplan.errors import MastplanError
 
+#: Execution option marking a transaction as a writer (``BEGIN IMMEDIATE`` on SQLite).
+WRITE_OPTION = "mastplan_write"
+
 
 def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     """Create an engine for ``url`` (see :func:`mastplan.config.database_url`).
@@ -39,7 +42,10 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # pragma: no cover - exercised by every test
-            conn.exec_driver_sql("BEGIN")
+            # a writing transaction takes the write lock at once, so that concurrent writers
+            # queue (busy timeout) instead of failing when they upgrade from a stale read
+            write = conn.get_execution_options().get(WRITE_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
@@ -99,7 +105,9 @@ def transaction(session: Session) -> Iterator[Session]:
     """Run a service's block in one transaction: commit at the end, roll back on any error.
 
     At the top level the block commits (including a transaction the session began by itself
-    for earlier reads); a service called from inside another service joins the outer
+    for earlier reads). A fresh top-level transaction is a writer from its start: on SQLite it
+    takes the write lock at ``BEGIN`` (``BEGIN IMMEDIATE``), so concurrent writers wait their
+    turn rather than fail; a service called from inside another service joins the outer
     transaction through a savepoint, so the inner block can fail alone while the outer decides.
     """
     depth = session.info.get(_DEPTH, 0)
@@ -117,6 +125,7 @@ def transaction(session: Session) -> Iterator[Session]:
             session.commit()
         else:
             with session.begin():
+                session.connection(execution_options={WRITE_OPTION: True})
                 yield session
     finally:
         session.info[_DEPTH] = depth

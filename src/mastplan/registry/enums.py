@@ -125,6 +125,46 @@ class TenancyStatus(StrEnum):
     RELEASED = "released"
 
 
+class RequestState(StrEnum):
+    """Where a sharing request stands (the moves are :mod:`mastplan.sharing.lifecycle`'s table)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    INSTALLED = "installed"
+    ACTIVE = "active"
+    RELEASED = "released"
+
+
+#: States in which the owner still owes an answer (the deadline runs).
+AWAITING_ANSWER = frozenset({RequestState.SUBMITTED, RequestState.UNDER_REVIEW})
+
+
+class CaseKind(StrEnum):
+    """Why a case came to the regulator (一站式 coordination)."""
+
+    OVERDUE_ANSWER = "overdue_answer"  # the owner did not answer within the deadline
+    FEE_COMPLAINT = "fee_complaint"  # a fee offer broke the fee policy
+
+
+class CaseState(StrEnum):
+    """Open until the regulator decides it."""
+
+    OPEN = "open"
+    DECIDED = "decided"
+
+
+class CaseOutcome(StrEnum):
+    """The regulator's decision on a case."""
+
+    UPHELD = "upheld"  # the complaint stands: the owner is ordered to answer or correct the fee
+    DISMISSED = "dismissed"
+
+
 # The lifecycle as a transition table: the only moves a site can make.
 SITE_TRANSITIONS: dict[SiteStatus, frozenset[SiteStatus]] = {
     SiteStatus.PLANNED: frozenset({SiteStatus.APPROVED, SiteStatus.RETIRED}),

@@ -1,5 +1,6 @@
 """The registry's tables: organisations, districts, key areas, structures, sites, sectors,
-tenancies and the audit log (SQLAlchemy 2.0 typed declarative; one schema for SQLite and PostGIS).
+tenancies, users, sharing requests and cases, and the audit log (SQLAlchemy 2.0 typed
+declarative; one schema for SQLite and PostGIS).
 """
 
 from __future__ import annotations
@@ -24,16 +25,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from mastplan.registry.enums import (
+    CaseKind,
+    CaseOutcome,
+    CaseState,
     Confidence,
     DistrictKind,
     KeyAreaCategory,
     OrgKind,
     Rat,
     RegionGroup,
+    RequestState,
     SiteStatus,
     StructureKind,
     StructureStatus,
@@ -334,6 +340,85 @@ class User(Timestamped, Base):
     active: Mapped[bool] = mapped_column(default=True)
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class SharingRequest(Timestamped, Base):
+    """An operator's request for space on a structure (共建共享), from draft to release.
+
+    ``positions`` lists the mount positions asked for by number, or is empty when any
+    ``position_count`` free ones will do (they are chosen at approval). ``tenancy_id`` is the
+    lease approval created; it holds the positions, payload and power until release.
+    """
+
+    __tablename__ = "sharing_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    state: Mapped[RequestState] = mapped_column(_enum(RequestState), index=True)
+    positions: Mapped[list[int]] = mapped_column(JSON, default=list)
+    position_count: Mapped[int] = mapped_column(Integer)
+    mount_height_m: Mapped[float] = mapped_column(Float)
+    payload_kg: Mapped[float] = mapped_column(Float)
+    wind_area_m2: Mapped[float] = mapped_column(Float, default=0.0)
+    power_kw: Mapped[float] = mapped_column(Float)
+    fibre: Mapped[bool] = mapped_column(default=False)
+    fee_offer: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    answer_due_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    policy_version: Mapped[str | None] = mapped_column(String(64))
+    tenancy_id: Mapped[int | None] = mapped_column(ForeignKey("tenancies.id"))
+    last_reason: Mapped[str | None] = mapped_column(Text)
+
+    operator: Mapped[Organisation] = relationship()
+    structure: Mapped[Structure] = relationship()
+    site: Mapped[Site | None] = relationship()
+    tenancy: Mapped[Tenancy | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("position_count >= 1", name="position_count_positive"),
+        CheckConstraint("mount_height_m > 0", name="mount_height_positive"),
+        CheckConstraint("payload_kg >= 0", name="payload_nonnegative"),
+        CheckConstraint("wind_area_m2 >= 0", name="wind_area_nonnegative"),
+        CheckConstraint("power_kw >= 0", name="power_nonnegative"),
+    )
+
+
+class SharingCase(Timestamped, Base):
+    """A matter for the regulator: an owner's overdue answer or a fee offer against the policy.
+
+    At most one open case of each kind per request (a partial unique index on both databases).
+    """
+
+    __tablename__ = "sharing_cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind))
+    request_id: Mapped[int] = mapped_column(ForeignKey("sharing_requests.id"), index=True)
+    state: Mapped[CaseState] = mapped_column(_enum(CaseState), default=CaseState.OPEN, index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    outcome: Mapped[CaseOutcome | None] = mapped_column(_enum(CaseOutcome))
+    decision: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    request: Mapped[SharingRequest] = relationship()
+
+    __table_args__ = (
+        Index(
+            "uq_sharing_cases_open",
+            "request_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
 
 
 class AuditEntry(Base):

@@ -14,7 +14,7 @@ from mastplan.registry.enums import ROLE_ORG_KINDS, UserRole
 from mastplan.registry.models import User
 from mastplan.registry.organisations import get_organisation
 
-__all__ = ["actor_for", "add_user", "get_user", "list_users"]
+__all__ = ["acting", "actor_for", "add_user", "get_user", "list_users"]
 
 
 def get_user(session: Session, name: str) -> User:
@@ -59,9 +59,15 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
 
 
-def actor_for(session: Session, name: str, reason: str | None = None) -> Actor:
-    """The audit actor of a registered user: its name and its organisation's code."""
+def acting(session: Session, name: str, reason: str | None = None) -> tuple[User, Actor]:
+    """The registered, active user ``name`` and the audit actor of its writes (its name and its
+    organisation's code)."""
     user = get_user(session, name)
     if not user.active:
         raise MastplanError(f"user {name!r} is deactivated")
-    return Actor(user.name, reason, organisation=user.organisation.code)
+    return user, Actor(user.name, reason, organisation=user.organisation.code)
+
+
+def actor_for(session: Session, name: str, reason: str | None = None) -> Actor:
+    """The audit actor of a registered user (see :func:`acting`)."""
+    return acting(session, name, reason)[1]

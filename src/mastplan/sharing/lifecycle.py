@@ -13,24 +13,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mastplan.errors import InvalidTransitionError
+from mastplan.registry.enums import RequestState
 from mastplan.registry.enums import UserRole as Role
 
 __all__ = ["TRANSITIONS", "Action", "RequestState", "Role", "Transition", "next_state"]
-
-
-class RequestState(StrEnum):
-    """Where a sharing request stands."""
-
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    UNDER_REVIEW = "under_review"
-    CHANGES_REQUESTED = "changes_requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    INSTALLED = "installed"
-    ACTIVE = "active"
-    RELEASED = "released"
 
 
 class Action(StrEnum):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from mastplan.errors import MastplanError
 
 __all__ = ["FeeItem", "FeePolicy", "Violation", "check_offer", "load_fee_policy"]
 
+#: Environment variable naming the fee policy file a deployment uses.
+FEE_POLICY_ENV = "MASTPLAN_FEE_POLICY"
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "data" / "chongqing" / "fee_policy.yaml"
 
 
@@ -205,8 +208,9 @@ def _bands(value: Any, where: str, fail, number) -> tuple[tuple[float | None, fl
 
 
 def load_fee_policy(path: str | Path | None = None) -> FeePolicy:
-    """The fee policy of ``path`` (default: the packaged Chongqing policy)."""
-    path = Path(path) if path is not None else DEFAULT_POLICY
+    """The fee policy of ``path``, else of the file ``MASTPLAN_FEE_POLICY`` names, else the
+    packaged Chongqing policy."""
+    path = Path(path or os.environ.get(FEE_POLICY_ENV) or DEFAULT_POLICY)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
