@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 ## demo: build the Chongqing default data set into a SQLite file, show where it stands, and
-##       predict the 5G coverage of the 2019 key areas, plan them (greenfield) and list 多杆合一 clusters
+##       predict the 5G coverage of the 2019 key areas, plan them (greenfield), list 多杆合一 clusters
+##       and run sharing requests through the workflow (users, approval, a fee case, audit check)
 demo: $(VENV)/.installed
 	scripts/ensure-debian-packages.sh fonts-wqy-microhei  # Chinese labels in the maps
 	$(BIN)/mastplan init --database $(DB)
@@ -28,6 +29,7 @@ demo: $(VENV)/.installed
 	$(BIN)/mastplan coverage --database $(DB) --area phase:2019 --out $(OUT)/coverage-2019
 	$(BIN)/mastplan plan --database $(DB) --area phase:2019 --greenfield --solver auto --time-limit-s 20 --resolution-m 50 --no-record --out $(OUT)/plan-2019
 	$(BIN)/mastplan consolidate --database $(DB) --area phase:2019 --out $(OUT)/consolidation-2019
+	scripts/demo-sharing.sh $(BIN) $(DB)
 	@echo
 	@echo "Outputs:"
 	@echo "  registry (SQLite):          $(abspath $(DB))"
@@ -37,6 +39,7 @@ demo: $(VENV)/.installed
 	@echo "                              $(abspath $(OUT)/coverage-2019)/rsrp_dbm.png, sinr_db.png"
 	@echo "  site plan of the 2019 key areas (greenfield, share-first, MILP gaps): $(abspath $(OUT)/plan-2019)/sites.csv, plan.json"
 	@echo "  多杆合一 clusters of the 2019 key areas: $(abspath $(OUT)/consolidation-2019)/clusters.csv"
+	@echo "  sharing requests and cases: $(BIN)/mastplan sharing list --as demo.regulator --database $(DB)"
 
 ## test: the whole suite on SQLite and on a throw-away PostgreSQL + PostGIS, then ruff
 test: $(VENV)/.installed

@@ -21,6 +21,8 @@ USERS = {
     "wu.lights": ("cq-street-lighting", "owner"),
     "chen.yuzhong": ("gov-500103", "district"),
     "zheng.jiangbei": ("gov-500105", "district"),
+    "ma.viewer": ("china-mobile", "viewer"),
+    "he.viewer": ("china-unicom", "viewer"),
 }
 
 

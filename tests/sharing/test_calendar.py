@@ -61,3 +61,28 @@ def test_counting_and_adding_working_days_agree(start, n):
     assert working_days(start, end) == n
     assert end == start or is_working_day(end)
     assert (end - start).days >= n  # never fewer calendar days than working days
+
+
+def test_years_after_the_package_come_from_a_notices_file(tmp_path, monkeypatch):
+    # a made-up notice for a year the package does not cover: the rule is what is tested
+    # (weekends off unless worked, listed holidays off), not the real calendar of that year
+    year = max(d.year for d in __import__("chinese_calendar").holidays) + 1
+    first_monday = next(D(year, 1, d) for d in range(1, 8) if D(year, 1, d).weekday() == 0)
+    saturday = first_monday + dt.timedelta(days=5)
+    path = tmp_path / "notices.yaml"
+    path.write_text(f"{year}:\n  holidays: [{first_monday}]\n  workdays: [{saturday}]\n")
+    with pytest.raises(MastplanError, match=f"add the State Council's notice for {year}"):
+        is_working_day(first_monday)
+    monkeypatch.setenv("MASTPLAN_HOLIDAYS", str(path))
+    assert not is_working_day(first_monday)
+    assert is_working_day(first_monday + dt.timedelta(days=1))
+    assert is_working_day(saturday) and not is_working_day(saturday + dt.timedelta(days=1))
+    with pytest.raises(MastplanError, match=f"covers 2004–{year - 1}"):
+        is_working_day(D(year + 1, 3, 1))
+    path.write_text(f"{year}:\n  holidays: [{year + 1}-01-01]\n")
+    monkeypatch.setenv("MASTPLAN_HOLIDAYS", str(tmp_path / "other.yaml"))
+    with pytest.raises(MastplanError, match="cannot read the holiday notices"):
+        is_working_day(first_monday)
+    monkeypatch.setenv("MASTPLAN_HOLIDAYS", str(path))
+    with pytest.raises(MastplanError, match=f"{year}.holidays: not dates of {year}"):
+        is_working_day(D(year, 2, 2))

@@ -106,7 +106,7 @@ def test_an_operator_gets_not_found_for_another_operators_request(sharing_sessio
     req = to_review(s)
     with pytest.raises(NotFoundError) as missing:
         get_request(s, "sun.unicom", 999_999)
-    for user in ("sun.unicom", "qian.telecom", "wu.lights", "zheng.jiangbei"):
+    for user in ("sun.unicom", "qian.telecom", "wu.lights", "zheng.jiangbei", "he.viewer"):
         with pytest.raises(NotFoundError) as hidden:
             get_request(s, user, req.id)
         # the same answer as for a request that does not exist
@@ -114,7 +114,10 @@ def test_an_operator_gets_not_found_for_another_operators_request(sharing_sessio
         assert req.id not in [r.id for r in list_requests(s, user)]
     with pytest.raises(NotFoundError):
         act(s, "sun.unicom", req.id, "withdraw")
-    for user in ("wang.cmcc", "zhao.tower", "li.reg", "chen.yuzhong"):  # operator, owner, all
+    with pytest.raises(InvalidTransitionError, match="only the operator can withdraw"):
+        act(s, "ma.viewer", req.id, "withdraw")  # a viewer sees, and moves nothing
+    # the operator and its viewer, the owner, the regulator, the structure's district
+    for user in ("wang.cmcc", "ma.viewer", "zhao.tower", "li.reg", "chen.yuzhong"):
         assert get_request(s, user, req.id).id == req.id
         assert [r.id for r in list_requests(s, user)] == [req.id]
     assert get_request(s, "wang.cmcc", req.id).state is S.UNDER_REVIEW  # nothing moved
@@ -202,6 +205,7 @@ def test_a_fee_offer_against_the_policy_cannot_be_approved_and_opens_one_case(sh
         with pytest.raises(FeePolicyError, match=r"进场费 \(entry fee\) is prohibited") as err:
             act(s, "zhao.tower", req.id, "approve")
     assert "opened for the regulator" in str(err.value)
+    assert len(s.scalars(select(SharingCase)).all()) == 1
     req = get_request(s, "li.reg", req.id)
     assert req.state is S.UNDER_REVIEW and req.tenancy_id is None and occupied(s, "T1") == []
     cases = list_cases(s, "li.reg")
@@ -217,6 +221,10 @@ def test_a_fee_offer_against_the_policy_cannot_be_approved_and_opens_one_case(sh
     case = decide_case(s, "li.reg", case.id, "upheld", "进场费 is prohibited: remove it")
     assert case.state is CaseState.DECIDED and case.decided_by == "li.reg"
     assert list_cases(s, "li.reg") == []
+    # the owner waives the prohibited item: it leaves the offer, and the approval goes through
+    req = waive_fee(s, "zhao.tower", req.id, "entry_fee", reason="进场费 dropped")
+    assert [line["item"] for line in req.fee_offer] == ["space_rent", "electricity"]
+    assert act(s, "zhao.tower", req.id, "approve").state is S.APPROVED
 
 
 def test_a_public_lamp_pole_is_free_of_rent_and_a_waiver_needs_a_reason(sharing_session):

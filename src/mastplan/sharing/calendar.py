@@ -2,15 +2,21 @@
 
 Holidays and the adjusted working weekends (调休) come from the maintained ``chinesecalendar``
 package (the State Council's yearly notices). A date outside the years it covers is an error,
-never a silent guess from weekdays. Deadlines are counted on dates in China Standard Time
-(UTC+8): a request submitted at 23:00 UTC on a Sunday was submitted on Monday in Chongqing.
+never a silent guess from weekdays; a newer notice's years can be added in a file
+(``MASTPLAN_HOLIDAYS``) until the package catches up. Deadlines are counted on dates in China
+Standard Time (UTC+8): a request submitted at 23:00 UTC on a Sunday was submitted on Monday in
+Chongqing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from functools import lru_cache
+from pathlib import Path
 
 import chinese_calendar
+import yaml
 
 from mastplan.errors import MastplanError
 
@@ -21,20 +27,85 @@ CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 def is_working_day(day: dt.date) -> bool:
-    """Whether ``day`` is a working day (adjusted weekends are, holidays are not)."""
+    """Whether ``day`` is a working day (adjusted weekends are, holidays are not).
+
+    Years the package does not cover yet come from the notices file named by
+    ``MASTPLAN_HOLIDAYS`` (see :func:`load_notices`), else the question is an error.
+    """
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
-        years = sorted({int(y) for y in _years()})
-        raise MastplanError(
-            f"{day.isoformat()}: the PRC holiday calendar (chinesecalendar "
-            f"{chinese_calendar.__version__}) covers {years[0]}–{years[-1]}; update the package"
-        ) from None
+        pass
+    notices = load_notices(os.environ.get(HOLIDAYS_ENV))
+    if day.year in notices:
+        holidays, workdays = notices[day.year]
+        return day in workdays or (day.weekday() < 5 and day not in holidays)
+    years = _years()
+    raise MastplanError(
+        f"{day.isoformat()}: the PRC holiday calendar (chinesecalendar "
+        f"{chinese_calendar.__version__}) covers {years[0]}–{years[-1]}; update the package, or "
+        f"add the State Council's notice for {day.year} to the file {HOLIDAYS_ENV} names"
+    )
+
+
+Notices = dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]]
+
+
+def load_notices(path: str | None) -> Notices:
+    """The holiday notices of years newer than the package, from a YAML file::
+
+        2027:
+          notice: 国办发明电〔2026〕N号
+          holidays: [2027-01-01, ...]   # days off, weekends among them not needed
+          workdays: [2027-02-07, ...]   # adjusted working weekends (调休)
+
+    A year in the file is taken as complete. ``None``: no file, no extra years.
+    """
+    if not path:
+        return {}
+    try:
+        version = Path(path).stat().st_mtime_ns
+    except OSError as exc:
+        raise MastplanError(f"{path}: cannot read the holiday notices: {exc.strerror}") from None
+    return _parse_notices(path, version)
+
+
+@lru_cache(maxsize=8)
+def _parse_notices(path: str, _version: int) -> Notices:
+    """The notices file as of one version (its modification time): edits are picked up."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise MastplanError(f"{path}: cannot read the holiday notices: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise MastplanError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise MastplanError(f"{path}: must map years to their notices")
+    out = {}
+    for year, notice in data.items():
+        if isinstance(year, bool) or not isinstance(year, int) or not isinstance(notice, dict):
+            raise MastplanError(f"{path}: {year!r}: must be a year with holidays and workdays")
+        days = []
+        for key in ("holidays", "workdays"):
+            values = notice.get(key) or []
+            bad = [v for v in values if not isinstance(v, dt.date) or v.year != year]
+            if bad:
+                raise MastplanError(f"{path}: {year}.{key}: not dates of {year}: {bad[:3]}")
+            days.append(frozenset(values))
+        if days[0] & days[1]:
+            raise MastplanError(f"{path}: {year}: days both off and worked: "
+                                f"{sorted(days[0] & days[1])[:3]}")  # fmt: skip
+        out[year] = (days[0], days[1])
+    return out
 
 
 def _years() -> list[int]:
     return sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in
                   chinese_calendar.workdays})  # fmt: skip
+
+
+#: Environment variable naming a YAML file of holiday notices newer than the package.
+HOLIDAYS_ENV = "MASTPLAN_HOLIDAYS"
 
 
 def add_working_days(start: dt.date, n: int) -> dt.date:

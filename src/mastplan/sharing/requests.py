@@ -293,10 +293,17 @@ def check_request_fees(
 
 
 def waive_fee(
-    session: Session, user_name: str, request_id: int, item: str, *, reason: str | None
+    session: Session,
+    user_name: str,
+    request_id: int,
+    item: str,
+    *,
+    reason: str | None,
+    policy: FeePolicy | None = None,
 ) -> SharingRequest:
-    """The owner (or the regulator) waives fee ``item`` of a request awaiting its answer: the
-    item's amount becomes 0. A waiver needs a reason."""
+    """The owner (or the regulator) waives fee ``item`` of a request awaiting its answer: an
+    allowed item's amount becomes 0, a prohibited or unlisted item leaves the offer. A waiver
+    needs a reason."""
     if not (reason and reason.strip()):
         raise MastplanError("a fee waiver needs a reason (--reason)")
     with transaction(session):
@@ -309,9 +316,11 @@ def waive_fee(
             raise MastplanError(f"a {req.state.value} request's fees cannot be waived")
         if item not in {line["item"] for line in req.fee_offer}:
             raise MastplanError(f"request {req.id} offers no fee item {item!r}")
+        allowed = (policy or load_fee_policy()).allowed
         offer = [
             {**line, "amount": 0.0} if line["item"] == item else dict(line)
             for line in req.fee_offer
+            if line["item"] != item or item in allowed
         ]
         return crud.update(session, actor, req, {"fee_offer": offer, "last_reason": reason})
 

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
+from mastplan.cli.common import (
+    DatabaseOpt,
+    ReasonOpt,
+    UserOpt,
+    _fail,
+    _progress,
+    _run,
+    _session,
+    console,
+)
+from mastplan.cli.sharing import sharing_app
 from mastplan.config import current_user, database_url
-from mastplan.errors import ImportValidationError, MastplanError
+from mastplan.errors import MastplanError
 from mastplan.registry.audit import Actor
 
 app = typer.Typer(
@@ -37,85 +41,7 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(radio_app, name="radio")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
-
-console = Console()
-err_console = Console(stderr=True)
-
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        "-d",
-        envvar="MASTPLAN_DATABASE_URL",
-        help="Database URL or SQLite file [default: ./mastplan.db].",
-    ),
-]
-UserOpt = Annotated[
-    str | None, typer.Option("--as", envvar="MASTPLAN_USER", help="Who is acting (audit log).")
-]
-ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (audit log).")]
-
-
-@contextmanager
-def _session(database: str | None, *, require_schema: bool = True) -> Iterator[Session]:
-    from mastplan.registry.db import make_engine, require_current_schema, session_factory
-
-    engine = make_engine(database_url(database))
-    try:
-        if require_schema:
-            require_current_schema(engine)
-        with session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-        disable=not err_console.is_terminal,
-    )
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
-def _run(fn: Callable[[], Any]) -> Any:
-    """Run a command body; turn known failures into one clear line and a non-zero exit."""
-    try:
-        return fn()
-    except ImportValidationError as exc:
-        table = Table(
-            "row",
-            "field",
-            "problem",
-            title=f"{exc.total_errors} problem(s) in "
-            f"{exc.errors[0].file if exc.errors else 'the input'}",
-        )
-        for e in exc.errors[:20]:
-            table.add_row(str(e.row), e.field, e.message)
-        err_console.print(table)
-        _fail(str(exc))
-    except MastplanError as exc:
-        _fail(str(exc))
-    except SQLAlchemyError as exc:
-        _fail(f"database error: {getattr(exc, 'orig', None) or exc}".splitlines()[0])
-    except OSError as exc:
-        _fail(str(exc))
-    except Exception as exc:
-        if os.environ.get("MASTPLAN_DEBUG"):
-            raise
-        _fail(
-            f"internal error: {type(exc).__name__}: {exc} "
-            "(set MASTPLAN_DEBUG=1 to see the traceback, and please report it)"
-        )
+app.add_typer(sharing_app, name="sharing")
 
 
 def _version(value: bool) -> None:
