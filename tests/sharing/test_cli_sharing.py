@@ -25,7 +25,9 @@ def db(loaded_url):
 
 def run(db, *args, user=None):
     who = ["--as", user] if user else []
-    result = CliRunner().invoke(app, ["sharing", *args, "--database", db, *who])
+    # a wide terminal: the tables fold cells in a narrow one, and the test reads whole words
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["sharing", *args, "--database", db,
+                                                            *who])  # fmt: skip
     return result.exit_code, result.output
 
 
@@ -58,10 +60,19 @@ def test_the_workflow_from_the_command_line(db):
     )
     code, out = run(db, "reject", "2", user="zhao.tower")
     assert code == 1 and "reject needs a reason" in out
+    assert run(db, "request-changes", "2", "--reason", "ask for less", user="zhao.tower")[0] == 0
+    code, out = run(db, "request", "--amend", "2", "--structure", "T9", "--count", "1",
+                    "--payload-kg", "5", "--submit", user="sun.unicom")  # fmt: skip
+    assert code == 0 and "request 2 amended (submitted, answer due" in out
+    run(db, "review", "2", user="zhao.tower")
     assert run(db, "reject", "2", "--reason", "full", user="zhao.tower")[0] == 0
 
     code, out = run(db, "show", "1", user="wang.cmcc")
     assert code == 0 and "approved" in out and "tenancy" in out
+    code, out = run(db, "tenancies", "--structure", "T9", user="wang.cmcc")
+    assert code == 0 and "1 tenancies" in out and "china-mobile" in out
+    code, out = run(db, "tenancies", "--structure", "T9", user="sun.unicom")
+    assert code == 0 and "0 tenancies" in out
     code, out = run(db, "list", user="li.reg")
     assert code == 0 and "2 request(s)" in out
     code, out = run(db, "decide", "1", "--outcome", "upheld", "--decision",

@@ -18,6 +18,7 @@ from mastplan.registry.tenancies import CapacityError
 from mastplan.registry.users import get_user
 from mastplan.sharing.calendar import CST
 from mastplan.sharing.cases import decide_case, escalate_overdue, list_cases, overdue_requests
+from mastplan.sharing.leases import list_tenancies
 from mastplan.sharing.policy import FeeItem
 from mastplan.sharing.requests import (
     FeePolicyError,
@@ -287,3 +288,24 @@ def test_overdue_answers_follow_the_working_day_calendar_and_become_cases(sharin
     act(s, "zhao.tower", req.id, "approve", now=at_cst(21))
     assert overdue_requests(s, reg, at_cst(22)) == []
     assert [c.kind for c in list_cases(s, "li.reg")] == [CaseKind.OVERDUE_ANSWER]
+
+
+def test_tenancy_terms_follow_the_same_visibility(sharing_session):
+    s = sharing_session
+    req = act(s, "zhao.tower", to_review(s, ask(payload_kg=75.0)).id, "approve")
+
+    def seen(user, **kw):
+        return [(t.id, rid) for t, rid in list_tenancies(s, user, structure="T1", **kw)]
+
+    for user in ("wang.cmcc", "ma.viewer", "zhao.tower", "li.reg", "chen.yuzhong"):
+        assert seen(user) == [(req.tenancy_id, req.id)]
+    for user in ("sun.unicom", "he.viewer", "wu.lights", "zheng.jiangbei"):
+        assert seen(user) == []
+    # another operator's tenancies never show, anywhere in the city
+    unicom = get_user(s, "sun.unicom").organisation_id
+    assert {t.operator_id for t, _ in list_tenancies(s, "sun.unicom")} <= {unicom}
+    for user, action in (("wang.cmcc", "install"), ("zhao.tower", "activate"),
+                         ("wang.cmcc", "release")):  # fmt: skip
+        act(s, user, req.id, action)
+    assert seen("wang.cmcc") == [] and seen("wang.cmcc", active_only=False) == [
+        (req.tenancy_id, req.id)]  # fmt: skip

@@ -99,50 +99,36 @@ def request_cmd(
     site: SiteOpt = None,
     fee: FeeOpt = None,
     submit: Annotated[bool, typer.Option("--submit", help="Submit it at once.")] = False,
+    amend: Annotated[
+        int | None,
+        typer.Option(
+            "--amend",
+            help="Rewrite this request (a draft, or one sent back for "
+            "changes) instead of filing a new one.",
+        ),
+    ] = None,
     user: UserOpt = None,
     reason: ReasonOpt = None,
     database: DatabaseOpt = None,
 ) -> None:
     """File a request for space on a structure (a draft, or submitted with --submit)."""
-    from mastplan.sharing.requests import file_request
+    from mastplan.sharing.requests import act, amend_request, file_request
 
     def body() -> None:
         spec = _spec(structure, positions, count, height_m, payload_kg, wind_area_m2, power_kw,
                      fibre, site, fee)  # fmt: skip
+        name = current_user(user)
         with _session(database) as session:
-            req = file_request(session, current_user(user), spec, submit=submit, reason=reason)
-            due = f", answer due {req.answer_due_on}" if req.answer_due_on else ""
-            console.print(f"request {req.id} filed ({req.state.value}{due})")
-
-    _run(body)
-
-
-@sharing_app.command("amend")
-def amend_cmd(
-    request_id: IdArg,
-    structure: StructureOpt,
-    positions: PositionsOpt = None,
-    count: CountOpt = None,
-    height_m: HeightOpt = None,
-    payload_kg: PayloadOpt = 0.0,
-    wind_area_m2: WindOpt = 0.0,
-    power_kw: PowerOpt = 0.0,
-    fibre: FibreOpt = False,
-    site: SiteOpt = None,
-    fee: FeeOpt = None,
-    user: UserOpt = None,
-    reason: ReasonOpt = None,
-    database: DatabaseOpt = None,
-) -> None:
-    """Rewrite a draft, or a request whose changes were requested, before (re)submitting."""
-    from mastplan.sharing.requests import amend_request
-
-    def body() -> None:
-        spec = _spec(structure, positions, count, height_m, payload_kg, wind_area_m2, power_kw,
-                     fibre, site, fee)  # fmt: skip
-        with _session(database) as session:
-            req = amend_request(session, current_user(user), request_id, spec, reason)
-            console.print(f"request {req.id} amended ({req.state.value})")
+            if amend is None:
+                req = file_request(session, name, spec, submit=submit, reason=reason)
+                done = "filed"
+            else:
+                req = amend_request(session, name, amend, spec, reason)
+                if submit:
+                    req = act(session, name, req.id, Action.SUBMIT, reason=reason)
+                done = "amended"
+            due = f", answer due {req.answer_due_on}" if req.state.value == "submitted" else ""
+            console.print(f"request {req.id} {done} ({req.state.value}{due})")
 
     _run(body)
 
@@ -206,6 +192,15 @@ def waive_cmd(
     _run(body)
 
 
+def _table(*columns: str, title: str) -> Table:
+    """A table whose cells fold rather than cut: ids and codes must stay whole in a narrow
+    terminal."""
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
+
+
 def _positions(req: SharingRequest) -> str:
     if req.tenancy is not None and req.tenancy.positions:
         return ",".join(str(p.position) for p in req.tenancy.positions)
@@ -228,12 +223,40 @@ def list_cmd(
         with _session(database) as session:
             rows = list_requests(session, current_user(user), states=state or (),
                                  structure=structure)  # fmt: skip
-            table = Table("id", "state", "operator", "structure", "positions", "kg", "kW",
-                          "answer due", title=f"{len(rows)} request(s)")  # fmt: skip
+            table = _table("id", "state", "operator", "structure", "positions", "kg", "kW",
+                           "answer due", title=f"{len(rows)} request(s)")  # fmt: skip
             for r in rows:
                 table.add_row(str(r.id), r.state.value, r.operator.code, r.structure.external_id,
                               _positions(r), f"{r.payload_kg:g}", f"{r.power_kw:g}",
                               str(r.answer_due_on or ""))  # fmt: skip
+            console.print(table)
+
+    _run(body)
+
+
+@sharing_app.command("tenancies")
+def tenancies_cmd(
+    structure: Annotated[str | None, typer.Option(help="Only this structure.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Released tenancies too.")] = False,
+    user: UserOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """The tenancies you may see: positions, payload and power let, and since when."""
+    from mastplan.sharing.leases import list_tenancies
+
+    def body() -> None:
+        with _session(database) as session:
+            rows = list_tenancies(session, current_user(user), structure=structure,
+                                  active_only=not all_)  # fmt: skip
+            table = _table("id", "operator", "structure", "owner", "positions", "kg", "kW",
+                           "since", "status", "request",
+                           title=f"{len(rows)} tenancies")  # fmt: skip
+            for t, request_id in rows:
+                table.add_row(str(t.id), t.operator.code, t.structure.external_id,
+                              t.structure.owner.code,
+                              ",".join(str(p.position) for p in t.positions),
+                              f"{t.payload_kg:g}", f"{t.power_kw:g}", str(t.start_on or ""),
+                              t.status.value, str(request_id or ""))  # fmt: skip
             console.print(table)
 
     _run(body)
@@ -336,8 +359,9 @@ def overdue_cmd(at: AtOpt = None, user: UserOpt = None, database: DatabaseOpt = 
             if me.role is UserRole.REGULATOR:
                 opened = escalate_overdue(session, name, moment)
             rows = overdue_requests(session, me, moment)
-            table = Table("id", "state", "operator", "structure", "owner", "answer due",
-                          "working days late", title=f"{len(rows)} overdue request(s)")  # fmt: skip
+            table = _table("id", "state", "operator", "structure", "owner", "answer due",
+                           "working days late",
+                           title=f"{len(rows)} overdue request(s)")  # fmt: skip
             for r in rows:
                 table.add_row(str(r.id), r.state.value, r.operator.code, r.structure.external_id,
                               r.structure.owner.code, str(r.answer_due_on),
