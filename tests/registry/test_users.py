@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from mastplan.cli import app
 from mastplan.errors import MastplanError, NotFoundError
 from mastplan.registry.audit import Actor, verify_chain
+from mastplan.registry.db import make_engine, session_factory
 from mastplan.registry.models import AuditEntry
 from mastplan.registry.users import actor_for, add_user, get_user, list_users
 
@@ -83,3 +84,14 @@ def test_user_commands(loaded_url):
     listed = runner.invoke(app, ["user", "list", "--database", loaded_url])
     assert listed.exit_code == 0 and "wang" in listed.output and "operator" in listed.output
     assert "regulator" not in listed.output  # the refused user was not written
+    # a registered user's registry writes carry its organisation; an unregistered name none
+    ok = runner.invoke(app, ["user", "add", "wang.2", "--org", "china-mobile", "--role",
+                             "viewer", "--database", loaded_url, "--as", "wang"])  # fmt: skip
+    assert ok.exit_code == 0
+    engine = make_engine(loaded_url)
+    with session_factory(engine)() as s:
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.entity == "users")
+                            .order_by(AuditEntry.id)).all()  # fmt: skip
+        assert [(e.actor, e.organisation) for e in entries] == [
+            ("admin", None), ("wang", "china-mobile")]  # fmt: skip
+    engine.dispose()

@@ -44,6 +44,14 @@ app.add_typer(user_app, name="user")
 app.add_typer(sharing_app, name="sharing")
 
 
+def _actor(session, user: str | None, reason: str | None = None) -> Actor:
+    """Who writes: ``--as`` / ``MASTPLAN_USER`` / the login name, with the organisation of a
+    registered user."""
+    from mastplan.registry.users import command_actor
+
+    return command_actor(session, current_user(user), reason)
+
+
 def _version(value: bool) -> None:
     if value:
         from mastplan import __version__
@@ -118,7 +126,7 @@ def load_chongqing_cmd(
             def step(description: str, advance: int = 0, total: int | None = None) -> None:
                 progress.update(task, description=description, advance=advance, total=total)
 
-            summary = load_chongqing(session, Actor(current_user(user)), options, step)
+            summary = load_chongqing(session, _actor(session, user), options, step)
         console.print_json(data=summary)
 
     _run(body)
@@ -149,7 +157,7 @@ def import_cmd(
             task = progress.add_task(f"importing {file.name}", total=None)
             result = import_layer(
                 session,
-                Actor(current_user(user), reason),
+                _actor(session, user, reason),
                 file,
                 layer,
                 fmt,
@@ -349,7 +357,7 @@ def user_add_cmd(
 
     def body() -> None:
         with _session(database) as session:
-            u = add_user(session, Actor(current_user(user), reason), name, org, role)
+            u = add_user(session, _actor(session, user, reason), name, org, role)
             console.print(f"added {u.name}: {u.role.value} of {org}")
 
     _run(body)
@@ -578,7 +586,7 @@ def plan(
     def body() -> None:
         with _session(database) as session, _progress() as progress:
             task = progress.add_task("planning", total=None)
-            actor = Actor(current_user(user), "mastplan plan") if record else None
+            actor = _actor(session, user, "mastplan plan") if record else None
             say = lambda msg: progress.update(task, description=msg)  # noqa: E731
             if phased:
                 summary = run_phased(session, out, options, actor, say)

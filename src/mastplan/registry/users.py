@@ -14,7 +14,7 @@ from mastplan.registry.enums import ROLE_ORG_KINDS, UserRole
 from mastplan.registry.models import User
 from mastplan.registry.organisations import get_organisation
 
-__all__ = ["acting", "actor_for", "add_user", "get_user", "list_users"]
+__all__ = ["acting", "actor_for", "add_user", "command_actor", "get_user", "list_users"]
 
 
 def get_user(session: Session, name: str) -> User:
@@ -71,3 +71,15 @@ def acting(session: Session, name: str, reason: str | None = None) -> tuple[User
 def actor_for(session: Session, name: str, reason: str | None = None) -> Actor:
     """The audit actor of a registered user (see :func:`acting`)."""
     return acting(session, name, reason)[1]
+
+
+def command_actor(session: Session, name: str, reason: str | None = None) -> Actor:
+    """The audit actor of a registry command run as ``name``: a registered user's carries its
+    organisation; a name no user has (setting up, before users exist) stands alone. Ends the
+    read, so the command's write transaction starts fresh."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is not None and not user.active:
+        raise MastplanError(f"user {name!r} is deactivated")
+    actor = Actor(name, reason, organisation=user.organisation.code if user else None)
+    session.commit()
+    return actor
