@@ -129,6 +129,9 @@ class District(Timestamped, Base):
     kind: Mapped[DistrictKind] = mapped_column(_enum(DistrictKind))
     group: Mapped[RegionGroup] = mapped_column(_enum(RegionGroup))
     boundary: Mapped[shapely.MultiPolygon] = mapped_column(GeometryType("MULTIPOLYGON"))
+    population: Mapped[int | None] = mapped_column(Integer)  # resident population (常住人口)
+    population_year: Mapped[int | None] = mapped_column(Integer)
+    population_source: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (CheckConstraint("length(code) = 6", name="code_length"),)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import mastplan.progress.models  # noqa: F401  (its tables join the metadata)
 from mastplan.registry.db import make_engine
 from mastplan.registry.models import Base
 
