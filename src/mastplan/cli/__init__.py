@@ -20,6 +20,8 @@ from mastplan.cli.common import (
     _session,
     console,
 )
+from mastplan.cli.governance import meeting_app, tasks_app
+from mastplan.cli.progress import enterprise_app, figure_app, scenario_app
 from mastplan.cli.sharing import sharing_app
 from mastplan.config import current_user, database_url
 from mastplan.errors import MastplanError
@@ -42,6 +44,11 @@ app.add_typer(radio_app, name="radio")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(enterprise_app, name="enterprise")
+app.add_typer(figure_app, name="figure")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(meeting_app, name="meeting")
 
 
 def _actor(session, user: str | None, reason: str | None = None) -> Actor:
