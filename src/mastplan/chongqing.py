@@ -7,6 +7,7 @@ database and in every export, and they go through the same rules as an imported 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,7 +20,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mastplan.data.chongqing_geo import load_districts, load_key_areas
-from mastplan.data.plan import load_organisations, load_synthetic_owners
+from mastplan.data.plan import (
+    load_district_population,
+    load_organisations,
+    load_synthetic_owners,
+)
 from mastplan.errors import ImportValidationError, MastplanError
 from mastplan.geo import METRIC_EPSG, to_storage
 from mastplan.registry.areas import upsert_district, upsert_key_area
@@ -69,7 +74,9 @@ def load_chongqing(
     with transaction(session):
         step("districts 区县")
         districts = load_districts()
+        census_year, population = load_district_population()
         for row in districts.itertuples():
+            people, people_source = population.get(row.code, (None, None))
             upsert_district(
                 session,
                 actor,
@@ -79,6 +86,9 @@ def load_chongqing(
                 kind=row.kind,
                 group=row.group,
                 boundary=row.geometry,
+                population=people,
+                population_year=census_year if people else None,
+                population_source=people_source,
             )
         summary["districts"] = len(districts)
 
@@ -231,6 +241,7 @@ def _synthetic_sites(
     ext = raw["external_id"].to_numpy()[rows]
     operators = np.asarray(OPERATORS, dtype=object)[sites.operator]
     site_keys = [f"{e}-{o}" for e, o in zip(ext, operators, strict=True)]
+    site_dates = _dates(sites.status_dates)  # planned, approved, built, on air
     records = [
         {
             "external_id": key,
@@ -244,18 +255,19 @@ def _synthetic_sites(
             "status": str(status),
             "lon_deg": float(raw["lon_deg"].iat[r]),
             "lat_deg": float(raw["lat_deg"].iat[r]),
-            "planned_on": None,
-            "approved_on": None,
-            "built_on": None,
-            "on_air_on": None,
+            "planned_on": dates[0],
+            "approved_on": dates[1],
+            "built_on": dates[2],
+            "on_air_on": dates[3],
             "retired_on": None,
             "synthetic": True,
             "source": source_tag(seed=options.seed, density=options.density),
         }
-        for key, op, e, r, rat, band, status in zip(
-            site_keys, operators, ext, rows, sites.rat, sites.band, sites.status, strict=True
+        for key, op, e, r, rat, band, status, dates in zip(
+            site_keys, operators, ext, rows, sites.rat, sites.band, sites.status,
+            site_dates, strict=True,
         )
-    ]
+    ]  # fmt: skip
     unknown = {rec["status"] for rec in records} - {s.value for s in SiteStatus}
     if unknown:
         raise MastplanError(f"synthetic site status(es) {sorted(unknown)} are not site statuses")
@@ -299,9 +311,22 @@ def _synthetic_sites(
         "sites": len(records),
         "sectors": len(sectors.site_row),
         "tenancies": _synthetic_tenancies(
-            session, batch, rows, ids, operators, op_ids, structure_ids, ext
+            session,
+            batch,
+            rows,
+            ids,
+            operators,
+            op_ids,
+            structure_ids,
+            ext,
+            [d[1] or d[0] for d in site_dates],
         ),
     }
+
+
+def _dates(days: np.ndarray) -> list[list[dt.date | None]]:
+    """Rows of datetime64 days as dates, NaT as None."""
+    return [[None if np.isnat(d) else d.astype(dt.date) for d in row] for row in days]
 
 
 def _synthetic_tenancies(
@@ -313,10 +338,12 @@ def _synthetic_tenancies(
     op_ids: dict[str, int],
     structure_ids: dict[str, int],
     ext: np.ndarray,
+    start_on: list[dt.date | None],
 ) -> int:
-    """One tenancy per synthetic site, on consecutive mount positions of its structure."""
+    """One tenancy per synthetic site, on consecutive mount positions of its structure, leased
+    from the site's approval (a planned site's from its planning)."""
     tenancies = []
-    for site_id, op, r, e in zip(site_ids, operators, rows, ext, strict=True):
+    for site_id, op, r, e, start in zip(site_ids, operators, rows, ext, start_on, strict=True):
         positions = int(batch.mount_positions[r])
         tenancies.append(
             {
@@ -325,6 +352,7 @@ def _synthetic_tenancies(
                 "site_id": site_id,
                 "status": "active",
                 "version": 1,
+                "start_on": start,
                 "payload_kg": round(
                     min(TENANT_PAYLOAD_KG, float(batch.max_payload_kg[r]) / positions), 1
                 ),

@@ -3,6 +3,7 @@ the covered area and statistics out (what `mastplan coverage` does)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -45,6 +46,7 @@ class CoverageRunOptions:
     los_mode: str = "expected"
     antenna: str = "element"
     shadowing_seed: int | None = None
+    as_of: dt.date | None = None  # predict the network as it stood that day
 
 
 def engine_sectors(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -125,7 +127,10 @@ def run_coverage(
     search = _grow(grid.bounds, options.halo_m)
     lon, lat = to_storage(np.array(search[::2]), np.array(search[1::2]))
     registry = sectors_in_bbox(
-        session, (lon.min(), lat.min(), lon.max(), lat.max()), operators=options.operators or None
+        session,
+        (lon.min(), lat.min(), lon.max(), lat.max()),
+        operators=options.operators or None,
+        as_of=options.as_of,
     )
     sectors, skipped = engine_sectors(registry)
     if sectors.empty:
@@ -274,4 +279,6 @@ def _json_default(value: Any) -> Any:
         return value.item()
     if isinstance(value, Sequence):
         return list(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -14,13 +14,16 @@ from mastplan.cli.common import (
     DatabaseOpt,
     ReasonOpt,
     UserOpt,
+    _date,
     _fail,
     _progress,
     _run,
     _session,
+    _today,
     console,
 )
 from mastplan.cli.governance import meeting_app, tasks_app
+from mastplan.cli.kpi import kpi_app
 from mastplan.cli.progress import enterprise_app, figure_app, scenario_app
 from mastplan.cli.sharing import sharing_app
 from mastplan.config import current_user, database_url
@@ -44,6 +47,7 @@ app.add_typer(radio_app, name="radio")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(kpi_app, name="kpi")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(figure_app, name="figure")
@@ -302,6 +306,20 @@ def coverage(
         int | None,
         typer.Option(help="Add seeded, spatially correlated shadow fading [default: off]."),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Predict the network as it stood that day (YYYY-MM-DD) [default: now]."
+        ),
+    ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record/--no-record",
+            help="Keep the key areas' statistics in the registry (the key-area KPIs use them).",
+        ),
+    ] = True,
+    user: UserOpt = None,
     database: DatabaseOpt = None,
 ) -> None:
     """Predict coverage of the on-air sites over an area: rasters, PNGs, covered area, stats."""
@@ -317,6 +335,7 @@ def coverage(
             los_mode=los_mode,
             antenna=antenna,
             shadowing_seed=shadowing_seed,
+            as_of=_date(as_of, "--as-of"),
         )
         with _session(database) as session, _progress() as progress:
             task = progress.add_task(f"coverage of {area}", total=None)
@@ -327,6 +346,16 @@ def coverage(
                 options,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
+            kept = []
+            if record:
+                from mastplan.progress.coverage_results import record_coverage
+
+                kept = record_coverage(
+                    session,
+                    _actor(session, user, f"mastplan coverage {area}"),
+                    summary,
+                    as_of=options.as_of or _today(),
+                )
         s = summary["statistics"]
         console.print(
             f"{summary['area']['name_zh']} {summary['area']['name_en']}: "
@@ -342,6 +371,8 @@ def coverage(
                 f"({cont[0][1]}), median {_pct(cont[len(cont) // 2][0])}"
             )
         console.print(f"wrote {', '.join(summary['files'])} to {out}")
+        if kept:
+            console.print(f"kept the statistics of {len(kept)} key area(s) in the registry")
 
     _run(body)
 

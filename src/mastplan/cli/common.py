@@ -3,6 +3,7 @@ bar, and one way to turn a failure into one line and a non-zero exit."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,3 +97,20 @@ def _run(fn: Callable[[], Any]) -> Any:
             f"internal error: {type(exc).__name__}: {exc} "
             "(set MASTPLAN_DEBUG=1 to see the traceback, and please report it)"
         )
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    """A YYYY-MM-DD option as a date (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise MastplanError(f"{option} must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _today() -> dt.date:
+    """Today in Chongqing (China Standard Time)."""
+    from mastplan.sharing.calendar import CST
+
+    return dt.datetime.now(CST).date()

@@ -1101,3 +1101,31 @@ def load_cost_model(path: Path | None = None) -> CostModel:
         return CostModel.from_mapping(data, source)
     except ValueError as exc:
         raise PlanDataError(source, str(exc).removeprefix(f"{source}: ")) from None
+
+
+@functools.lru_cache(maxsize=1)
+def load_district_population() -> tuple[int, dict[str, tuple[int | None, str | None]]]:
+    """Resident population of the districts at the 7th census (``district_population.yaml``).
+
+    Returns
+    -------
+    tuple
+        The census year and, per district code, ``(population, source)``; ``(None, None)``
+        where no sourced figure is known.
+    """
+    name = "district_population.yaml"
+    data = _read(name)
+    if not isinstance(data, dict) or not isinstance(data.get("districts"), list):
+        raise PlanDataError(_source(name), "needs census_year and a list of districts")
+    out: dict[str, tuple[int | None, str | None]] = {}
+    for i, row in enumerate(data["districts"]):
+        code, pop = str(row.get("code", "")), row.get("population")
+        if len(code) != 6 or not code.isdigit() or code in out:
+            raise PlanDataError(_source(name), f"districts[{i}]: bad or repeated code {code!r}")
+        if pop is not None and (isinstance(pop, bool) or not isinstance(pop, int) or pop <= 0):
+            why = f"districts[{i}] ({code}): population must be a positive whole number or null"
+            raise PlanDataError(_source(name), f"{why}, got {pop!r}")
+        if pop is not None and not row.get("source"):
+            raise PlanDataError(_source(name), f"districts[{i}] ({code}): a figure needs a source")
+        out[code] = (pop, row.get("source"))
+    return int(data["census_year"]), out

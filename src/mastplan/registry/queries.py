@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mastplan.errors import NotFoundError
@@ -107,14 +108,29 @@ def _union(parts: tuple[Area, ...]) -> shapely.MultiPolygon:
     return shapely.MultiPolygon([union]) if isinstance(union, shapely.Polygon) else union
 
 
+def on_air_on(day: dt.date) -> ColumnElement[bool]:
+    """The condition that a site was on air on ``day``: on air since that day or before, and
+    not retired by then. A site on air now whose on-air date is unknown counts from the day
+    its record was made."""
+    since = func.coalesce(
+        Site.on_air_on,
+        case((Site.status == SiteStatus.ON_AIR, func.date(Site.created_at)), else_=None),
+    )
+    return and_(since <= day, or_(Site.retired_on.is_(None), Site.retired_on > day))
+
+
 def sectors_in_bbox(
     session: Session,
     bbox_deg: tuple[float, float, float, float],
     *,
     operators: Sequence[str] | None = None,
     statuses: Sequence[SiteStatus | str] = (SiteStatus.ON_AIR,),
+    as_of: dt.date | None = None,
 ) -> pd.DataFrame:
     """Sectors of sites inside a WGS84 bounding box, one row per sector, with site facts.
+
+    With ``as_of``, the sites on air on that day (see :func:`on_air_on`) instead of those whose
+    status is one of ``statuses`` now: the network as it stood then.
 
     Columns: ``site``, ``operator``, ``lon_deg``, ``lat_deg``, ``sector_number``,
     ``azimuth_deg``, ``mechanical_tilt_deg``, ``electrical_tilt_deg``, ``antenna_height_m``
@@ -148,7 +164,7 @@ def sectors_in_bbox(
         .where(
             Site.lon_deg.between(minx, maxx),
             Site.lat_deg.between(miny, maxy),
-            Site.status.in_([SiteStatus(s) for s in statuses]),
+            on_air_on(as_of) if as_of else Site.status.in_([SiteStatus(s) for s in statuses]),
         )
         .order_by(Site.id, Sector.sector_number)
     )

@@ -106,9 +106,26 @@ MIN_ANTENNA_HEIGHT_M = 3.0
 #: On rooftops antennas stand on a mast (抱杆/增高架) this tall above the roof.
 ROOF_MAST_M = (2.0, 5.0)
 
+# ---------------------------------------------------------------------------------------------
+# Dates: when each site reached each status
+# ---------------------------------------------------------------------------------------------
+
+#: NR roll-out in Chongqing (chongqing-facts.md): licences on 6 June 2019, about 10,000 base
+#: stations at the end of 2019, 49,000 at the end of 2020, over 70,000 sites in January 2022 —
+#: as the cumulative share of the sites on air by each date (piecewise linear in between).
+NR_ROLLOUT = (("2019-06-06", 0.0), ("2019-12-31", 10 / 70), ("2020-12-31", 49 / 70),
+              ("2021-12-31", 1.0))  # fmt: skip
+#: LTE sites went on air between the TD-LTE licences (4 December 2013) and the end of 2018.
+LTE_ON_AIR = ("2013-12-04", "2018-12-31")
+#: NR sites not yet on air reached their status in the second half of 2021.
+PENDING_WINDOW = ("2021-07-01", "2021-12-31")
+#: Days from planned to approved, approved to built, built to on air.
+LAG_DAYS = ((30, 120), (30, 90), (15, 60))
+
 # Salts that keep the hashed streams apart.
 _SALT_COUNT, _SALT_HOST, _SALT_OP, _SALT_RAT, _SALT_BAND, _SALT_STATUS = range(0x5100, 0x5106)
 _SALT_AZIMUTH, _SALT_MTILT, _SALT_ETILT, _SALT_HEIGHT = range(0x5110, 0x5114)
+_SALT_DATE, _SALT_LAG = 0x5120, 0x5121
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +140,7 @@ class SiteBatch:
     carrier_frequency_mhz: np.ndarray  # float32, downlink carrier centre
     bandwidth_mhz: np.ndarray  # float32
     tx_power_dbm: np.ndarray  # float32, total transmit power per sector
+    status_dates: np.ndarray  # datetime64[D], (n, 4): planned, approved, built, on air; NaT ahead
 
     def __len__(self) -> int:
         return len(self.structure_row)
@@ -156,6 +174,39 @@ def _scaled(bounds: tuple[float, float], u: np.ndarray) -> np.ndarray:
 
 def _u(seed: int, salt: int, *words: np.ndarray | int) -> np.ndarray:
     return hash_uniform(GENERATOR_VERSION, salt, seed, *words)
+
+
+def _day(text: str) -> int:
+    return int(np.datetime64(text, "D").astype(np.int64))
+
+
+def _status_dates(
+    seed: int, slid: np.ndarray, op: np.ndarray, nr: np.ndarray, status_ix: np.ndarray
+) -> np.ndarray:
+    """The day each site reached each status (NaT for statuses it has not reached): the
+    current status's day from the roll-out, the earlier ones ``LAG_DAYS`` before."""
+    u = _u(seed, _SALT_DATE, slid, op)
+    on_air = status_ix == len(SITE_STATUSES) - 1
+    knots = np.asarray([_day(d) for d, _ in NR_ROLLOUT], dtype=float)
+    shares = np.asarray([f for _, f in NR_ROLLOUT])
+    day = np.where(
+        on_air & nr,
+        np.interp(u, shares, knots),
+        np.where(
+            on_air,
+            _day(LTE_ON_AIR[0]) + u * (_day(LTE_ON_AIR[1]) - _day(LTE_ON_AIR[0])),
+            _day(PENDING_WINDOW[0]) + u * (_day(PENDING_WINDOW[1]) - _day(PENDING_WINDOW[0])),
+        ),
+    ).astype(np.int64)
+    out = np.full((slid.size, len(SITE_STATUSES)), np.datetime64("NaT"), dtype="datetime64[D]")
+    for k in range(len(SITE_STATUSES) - 1, -1, -1):  # from the current status backwards
+        reached = status_ix >= k
+        out[reached, k] = day[reached].astype("datetime64[D]")
+        if k:
+            low, high = LAG_DAYS[k - 1]
+            lag = low + _u(seed, _SALT_LAG, slid, op, k) * (high - low)
+            day = np.where(status_ix >= k, day - lag.astype(np.int64), day)
+    return out
 
 
 def generate_sites(
@@ -220,6 +271,7 @@ def generate_sites(
     u_status = _u(seed, _SALT_STATUS, slid, op)
     status_ix = np.where(nr, _pick(NR_STATUS_P, u_status), _pick(LTE_STATUS_P, u_status))
     sites = SiteBatch(
+        status_dates=_status_dates(seed, slid, op, nr, status_ix),
         structure_row=srow.astype(np.int64),
         operator=op.astype(np.int8),
         rat=np.where(nr, "NR", "LTE").astype("<U3"),
