@@ -203,7 +203,7 @@ def _day(values: pd.Series) -> pd.Series:
     s = pd.Series(values)
     if s.empty:
         return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    if isinstance(s.iloc[0], dt.datetime) or pd.api.types.is_datetime64tz_dtype(s):
+    if isinstance(s.iloc[0], dt.datetime) or isinstance(s.dtype, pd.DatetimeTZDtype):
         s = pd.to_datetime(s, utc=True).dt.tz_convert(CST).dt.tz_localize(None).dt.normalize()
         return s
     return pd.to_datetime(s)
@@ -221,10 +221,10 @@ class KpiData:
     """The registry's dated facts as frames; the measures read only these."""
 
     def __init__(self, session: Session) -> None:
-        created = _day(_frame(session, select(Site.created_at))["created_at"])
         sites = _frame(session, select(Site.id, Site.rat, Site.status, Site.district_code,
-                                       Site.structure_id, Site.on_air_on,
-                                       Site.retired_on))  # fmt: skip
+                                       Site.structure_id, Site.on_air_on, Site.retired_on,
+                                       Site.created_at))  # fmt: skip
+        created = _day(sites.pop("created_at"))
         sites["rat"] = sites["rat"].map(_value)
         on_air_now = sites["status"].map(_value) == "on_air"
         since = _day(sites["on_air_on"])
@@ -278,7 +278,7 @@ class KpiData:
                                               ReportedFigure.demo))  # fmt: skip
         pop = _frame(session, select(District.code, District.population))
         self.population = {c: float(p) for c, p in zip(pop["code"], pop["population"],
-                                                        strict=True) if p}  # fmt: skip
+                                                        strict=True) if pd.notna(p)}  # fmt: skip
         self.city_population = _city_population()
 
     def _request_history(self, session: Session) -> pd.DataFrame:
