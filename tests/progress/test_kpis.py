@@ -273,3 +273,30 @@ def test_base_stations_equal_the_sites_on_air_by_then(on_air, day):
                                "retired_on": pd.NaT})  # fmt: skip
     n, *_ = base_stations(data, "city", pd.Timestamp(day))
     assert n == sum(d <= day for d in on_air)
+
+
+def test_the_kpi_commands(registry, db_url):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mastplan.cli import app
+
+    run = CliRunner(env={"COLUMNS": "200"}).invoke
+    out = run(app, ["kpi", "show", "--date", "2020-12-31", "--scope", "city", "--scope",
+                    "phase:2019", "--json", "--database", db_url])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    got = {(r["kpi"], r["scope"]): r for r in json.loads(out.output)}
+    assert got["base-stations", "city"]["value"] == 3
+    assert got["key-areas-covered", "phase:2019"]["value"] == 1.0
+    assert ("base-stations", "phase:2019") not in got  # no phase scope
+    out = run(app, ["kpi", "series", "tenants-per-structure", "--from", "2019-06-30", "--date",
+                    "2021-06-30", "--database", db_url])  # fmt: skip
+    assert out.exit_code == 0 and "2020-06-30" in out.output and "1.50" in out.output
+    out = run(app, ["kpi", "snapshot", "--date", "2020-12-31", "--database", db_url])
+    assert out.exit_code == 0 and "KPI values of 2020-12-31" in out.output
+    out = run(app, ["status", "--json", "--database", db_url])
+    assert out.exit_code == 0
+    assert {k["kpi"] for k in json.loads(out.output)["kpis"]} == set(SPEC)
+    out = run(app, ["kpi", "series", "no-such-kpi", "--database", db_url])
+    assert out.exit_code == 1 and "no KPI 'no-such-kpi'" in out.output

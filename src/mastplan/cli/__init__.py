@@ -209,16 +209,28 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     database: DatabaseOpt = None,
 ) -> None:
-    """Counts: structures by kind, sites by status and operator, key areas by phase year."""
+    """Counts: structures by kind, sites by status and operator, key areas by phase year; and
+    the city's KPIs against the plan's targets today."""
+    from mastplan.cli.kpi import kpi_table
+    from mastplan.progress.kpis import KpiData, compute_all, load_kpis
     from mastplan.registry.status import status_summary
 
     def body() -> None:
+        today = _today()
+        _, specs = load_kpis()
         with _session(database) as session:
             summary = status_summary(session)
+            kpis = compute_all(KpiData(session), specs, today, scopes=["city"])
         if as_json:
+            summary["kpis"] = [
+                {"kpi": v.kpi, "as_of": v.as_of.isoformat(), "value": v.value,
+                 "target": v.target.value if v.target else None, "met": v.met}
+                for v in kpis
+            ]  # fmt: skip
             sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
             return
         _print_status(summary)
+        console.print(kpi_table(kpis, specs, f"KPIs of the city on {today} 全市关键指标"))
 
     _run(body)
 
