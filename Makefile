@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 ##       predict the 5G coverage of the 2019 key areas, plan them (greenfield), list 多杆合一 clusters
 ##       and run sharing requests through the workflow (users, approval, a fee case, audit check)
 demo: $(VENV)/.installed
-	scripts/ensure-debian-packages.sh fonts-wqy-microhei fonts-noto-cjk  # Chinese in maps and reports
+	scripts/ensure-debian-packages.sh fonts-wqy-microhei fonts-noto-cjk libharfbuzz-subset0  # Chinese in maps and reports
 	$(BIN)/mastplan init --database $(DB)
 	$(BIN)/mastplan load chongqing --database $(DB)
 	$(BIN)/mastplan status --database $(DB)
@@ -43,7 +43,7 @@ demo: $(VENV)/.installed
 
 ## test: the whole suite on SQLite and on a throw-away PostgreSQL + PostGIS, then ruff
 test: $(VENV)/.installed
-	scripts/ensure-debian-packages.sh fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-sim  # reports: CJK font, OCR check
+	scripts/ensure-debian-packages.sh fonts-noto-cjk libharfbuzz-subset0 tesseract-ocr tesseract-ocr-chi-sim  # reports: CJK font, fast PDF font subsetting, OCR check
 	scripts/test-postgres.sh $(BIN)/python -m pytest
 	$(BIN)/ruff check src tests benchmarks scripts
 

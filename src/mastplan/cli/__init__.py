@@ -25,6 +25,7 @@ from mastplan.cli.common import (
 from mastplan.cli.governance import meeting_app, tasks_app
 from mastplan.cli.kpi import kpi_app
 from mastplan.cli.progress import enterprise_app, figure_app, scenario_app
+from mastplan.cli.report import report
 from mastplan.cli.sharing import sharing_app
 from mastplan.config import current_user, database_url
 from mastplan.errors import MastplanError
@@ -48,6 +49,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(kpi_app, name="kpi")
+app.command("report")(report)
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(figure_app, name="figure")
