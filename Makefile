@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml
 
 ## demo: build the Chongqing default data set into a SQLite file, show where it stands, and
 ##       predict the 5G coverage of the 2019 key areas, plan them (greenfield), list 多杆合一 clusters
-##       and run sharing requests through the workflow (users, approval, a fee case, audit check)
+##       run sharing requests through the workflow (users, approval, a fee case, audit check),
+##       snapshot the KPIs and write the bilingual progress report
 demo: $(VENV)/.installed
 	scripts/ensure-debian-packages.sh fonts-wqy-microhei fonts-noto-cjk libharfbuzz-subset0  # Chinese in maps and reports
 	$(BIN)/mastplan init --database $(DB)
@@ -30,6 +31,8 @@ demo: $(VENV)/.installed
 	$(BIN)/mastplan plan --database $(DB) --area phase:2019 --greenfield --solver auto --time-limit-s 20 --resolution-m 50 --no-record --out $(OUT)/plan-2019
 	$(BIN)/mastplan consolidate --database $(DB) --area phase:2019 --out $(OUT)/consolidation-2019
 	scripts/demo-sharing.sh $(BIN) $(DB)
+	$(BIN)/mastplan kpi snapshot --database $(DB)
+	$(BIN)/mastplan report --database $(DB) --lang zh --lang en --out $(OUT)/report
 	@echo
 	@echo "Outputs:"
 	@echo "  registry (SQLite):          $(abspath $(DB))"
@@ -40,6 +43,7 @@ demo: $(VENV)/.installed
 	@echo "  site plan of the 2019 key areas (greenfield, share-first, MILP gaps): $(abspath $(OUT)/plan-2019)/sites.csv, plan.json"
 	@echo "  多杆合一 clusters of the 2019 key areas: $(abspath $(OUT)/consolidation-2019)/clusters.csv"
 	@echo "  sharing requests and cases: $(BIN)/mastplan sharing list --as demo.regulator --database $(DB)"
+	@echo "  progress report (中文, English; HTML and PDF): $(abspath $(OUT)/report)/report-zh.pdf, report-en.pdf"
 
 ## test: the whole suite on SQLite and on a throw-away PostgreSQL + PostGIS, then ruff
 test: $(VENV)/.installed

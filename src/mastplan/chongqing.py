@@ -27,6 +27,8 @@ from mastplan.data.plan import (
 )
 from mastplan.errors import ImportValidationError, MastplanError
 from mastplan.geo import METRIC_EPSG, to_storage
+from mastplan.progress.demo import load_demo_progress
+from mastplan.progress.tasks import load_plan_tasks
 from mastplan.registry.areas import upsert_district, upsert_key_area
 from mastplan.registry.audit import Actor, record
 from mastplan.registry.bulk import key_to_id, upsert
@@ -60,6 +62,7 @@ class LoadOptions:
     halo_m: float = 300.0
     years: tuple[int, ...] = (2019,)
     synthetic: bool = True
+    demo: bool = True  # demo application scenarios, enterprises and figures (marked demo)
 
 
 def _no_step(*_args: Any, **_kwargs: Any) -> None:
@@ -143,6 +146,12 @@ def load_chongqing(
                 notes=row.notes,
             )
         summary["key_areas"] = len(key_areas)
+
+        step("plan tasks 任务")
+        summary["plan_tasks"] = load_plan_tasks(session, actor)
+        if options.demo:
+            step("demo scenarios and enterprises 示例数据")
+            summary["demo_progress"] = load_demo_progress(session, actor)
 
         if options.synthetic:
             area = key_areas.loc[key_areas["phase_year"].isin(options.years)]

@@ -264,7 +264,9 @@ def test_upsert_list_and_set_revenue(loaded_session, actor):
     set_revenue(s, actor, "t-svc-ent", 2020, 3.2e8)  # unchanged: no audit entry
     assert revenues(s, "t-svc-ent") == {2020: 3.2e8, 2021: 4.5e8}
     entries = s.execute(
-        select(AuditEntry.action, AuditEntry.entity).where(AuditEntry.id > mark)
+        select(AuditEntry.action, AuditEntry.entity)
+        .where(AuditEntry.id > mark)
+        .order_by(AuditEntry.id)
     ).all()
     assert entries == [("create", "enterprise_revenues"), ("update", "enterprise_revenues")]
     for year, value, problem in [(2021, -1, "between 0"), (2040, 1, "year"), (2021, "x", "number")]:
@@ -429,7 +431,9 @@ def test_figure_commands(loaded_url):
             dt.date(2024, 3, 1),
         )
         entry = session.scalars(
-            select(AuditEntry).where(AuditEntry.entity == "reported_figures")
+            select(AuditEntry).where(
+                AuditEntry.entity == "reported_figures", AuditEntry.entity_id == str(fig.id)
+            )
         ).one()
         assert entry.actor == "cli-tester" and entry.action == "create"
     engine.dispose()

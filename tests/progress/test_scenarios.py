@@ -151,7 +151,9 @@ def test_csv_import_round_trip(s, actor, tmp_path):
     assert len(entry.after["sha256"]) == 64 and entry.after["file"] == str(path)
     created = s.scalar(
         select(func.count()).where(
-            AuditEntry.action == "create", AuditEntry.entity == "application_scenarios"
+            AuditEntry.action == "create",
+            AuditEntry.entity == "application_scenarios",
+            AuditEntry.request_id == entry.request_id,  # this import's writes, not the loader's
         )
     )
     assert created == 3

@@ -121,8 +121,12 @@ def load_chongqing_cmd(
         ),
     ] = "2019",
     synthetic: Annotated[bool, typer.Option(help="Generate the synthetic inventory.")] = True,
+    demo: Annotated[
+        bool, typer.Option(help="Load the demo scenarios, enterprises and figures (marked demo).")
+    ] = True,
 ) -> None:
-    """Load Chongqing: 38 districts, key areas, organisations and a synthetic inventory."""
+    """Load Chongqing: 38 districts, key areas, organisations, the plan's tasks, a synthetic
+    inventory and demo progress data."""
     from mastplan.chongqing import LoadOptions, load_chongqing
 
     def body() -> None:
@@ -132,6 +136,7 @@ def load_chongqing_cmd(
             halo_m=halo_m,
             years=tuple(int(y) for y in years.split(",") if y.strip()),
             synthetic=synthetic,
+            demo=demo,
         )
         with _session(database) as session, _progress() as progress:
             task = progress.add_task("loading Chongqing", total=None)

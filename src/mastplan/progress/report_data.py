@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 from mastplan.errors import NotFoundError
 from mastplan.geo import STORAGE_EPSG
 from mastplan.progress.kpis import KpiData, KpiSpec, compute, load_kpis, quarter_ends, scope_kind
-from mastplan.progress.models import ApplicationScenario, Enterprise, ReportedFigure
+from mastplan.progress.models import (
+    ApplicationScenario,
+    Assignment,
+    Decision,
+    Enterprise,
+    ReportedFigure,
+)
 from mastplan.registry.models import District, KeyArea, SharingCase, Site, Structure
 from mastplan.reports.model import KpiLine, ReportData, ReportTable
 from mastplan.sharing.calendar import CST
@@ -204,5 +210,67 @@ def build_report_data(
 
 
 def _governance_tables(session: Session, day: dt.date) -> tuple[ReportTable, ...]:
-    """Overdue milestones of the plan's tasks and the joint meeting's open follow-ups."""
-    return ()
+    """Overdue milestones of the plan's tasks, and the joint meeting's assignments still open
+    on ``day`` (overdue ones first)."""
+    from mastplan.progress.meetings import overdue_assignments
+    from mastplan.progress.tasks import overdue_milestones
+
+    milestones = []
+    for m in overdue_milestones(session, day):
+        leads = [u.organisation for u in m.task.units if u.role.value == "lead"]
+        milestones.append((
+            f"{m.task.number_zh} {m.task.title_zh} / {m.task.title_en}",
+            f"{m.title_zh} / {m.title_en}",
+            m.due_on.isoformat(),
+            "、".join(o.short_zh or o.name_zh for o in leads),
+            str((day - m.due_on).days),
+        ))  # fmt: skip
+    late = {a.id for a in overdue_assignments(session, day)}
+    decided = (
+        select(Assignment)
+        .join(Assignment.decision)
+        .where(
+            Decision.decided_on <= day,
+            or_(Assignment.closed_on.is_(None), Assignment.closed_on > day),
+        )
+    )
+    follow = []
+    for a in sorted(session.scalars(decided), key=lambda a: (a.id not in late, a.due_on, a.id)):
+        issue = a.decision.issue
+        follow.append((
+            issue.meeting.held_on.isoformat(),
+            issue.title,
+            a.organisation.short_zh or a.organisation.name_zh,
+            a.action,
+            a.due_on.isoformat(),
+            "逾期 / overdue" if a.id in late else "进行中 / open",
+        ))  # fmt: skip
+    return (
+        ReportTable(
+            key="overdue_milestones",
+            title_zh="逾期的任务里程碑",
+            title_en="Overdue task milestones",
+            columns=(
+                ("任务", "Task"),
+                ("里程碑", "Milestone"),
+                ("到期", "Due"),
+                ("牵头单位", "Lead unit"),
+                ("逾期天数", "Days late"),
+            ),
+            rows=tuple(milestones),
+        ),
+        ReportTable(
+            key="meeting_follow_ups",
+            title_zh="联席会议待办事项",
+            title_en="Joint-meeting follow-ups",
+            columns=(
+                ("会议", "Meeting"),
+                ("问题", "Issue"),
+                ("责任单位", "Unit"),
+                ("事项", "Action"),
+                ("期限", "Due"),
+                ("状态", "Status"),
+            ),
+            rows=tuple(follow),
+        ),
+    )
