@@ -397,6 +397,7 @@ def test_tasks_from_the_command_line(db):
     assert code == 1 and len(out.strip().splitlines()) == 1
     assert "error: wang.cmcc (china-mobile) cannot post an update on task key-2-1" in out
     code, out = run(db, "list", "--date", "2020-13-01")
-    assert (code, out.strip()) == (1, "error: --date must be a date YYYY-MM-DD, got '2020-13-01'")
+    expected = "error: --date must be an ISO date YYYY-MM-DD, got '2020-13-01'"
+    assert (code, out.strip()) == (1, expected)
     code, out = run(db, "update", "key-2-1", "--status", "done", "--note", "x", user="li.reg")
     assert code == 1 and "a done update needs evidence" in out

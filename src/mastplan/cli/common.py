@@ -99,14 +99,38 @@ def _run(fn: Callable[[], Any]) -> Any:
         )
 
 
-def _date(text: str | None, option: str) -> dt.date | None:
+def _date(text: str | None, option: str = "--date") -> dt.date | None:
     """A YYYY-MM-DD option as a date (``None`` stays ``None``)."""
     if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise MastplanError(f"{option} must be a date YYYY-MM-DD, got {text!r}") from None
+        raise MastplanError(f"{option} must be an ISO date YYYY-MM-DD, got {text!r}") from None
+
+
+def _at(text: str | None, option: str = "--at") -> dt.datetime | None:
+    """An ISO 8601 date or time option; without a zone it is Chongqing time (what people type)."""
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise MastplanError(f"{option} must be an ISO 8601 date or time, got {text!r}") from None
+    if moment.tzinfo is None:
+        from mastplan.sharing.calendar import CST
+
+        moment = moment.replace(tzinfo=CST)
+    return moment
+
+
+def _table(*columns: str, title: str) -> Table:
+    """A table whose cells fold rather than cut: ids and codes must stay whole in a narrow
+    terminal."""
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
 
 
 def _today() -> dt.date:

@@ -14,7 +14,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mastplan.cli.common import DatabaseOpt, ReasonOpt, UserOpt, _run, _session, console
+from mastplan.cli.common import (
+    DatabaseOpt,
+    ReasonOpt,
+    UserOpt,
+    _at,
+    _date,
+    _run,
+    _session,
+    _table,
+    console,
+)
 from mastplan.config import current_user
 from mastplan.errors import MastplanError
 
@@ -43,43 +53,6 @@ AtOpt = Annotated[
     str | None,
     typer.Option("--at", help="Date the update (ISO date or time, Chongqing) [default: now]."),
 ]
-
-
-def _day(text: str, option: str = "--date") -> dt.date:
-    """An ISO date typed on the command line."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise MastplanError(f"{option} must be a date YYYY-MM-DD, got {text!r}") from None
-
-
-def _date(text: str | None, option: str = "--date") -> dt.date | None:
-    """An optional ISO date typed on the command line."""
-    return None if text is None else _day(text, option)
-
-
-def _at(text: str | None) -> dt.datetime | None:
-    """An ISO date or time typed on the command line, read as Chongqing time when it has no
-    zone."""
-    if text is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise MastplanError(f"--at must be an ISO 8601 date or time, got {text!r}") from None
-    if moment.tzinfo is None:
-        from mastplan.sharing.calendar import CST
-
-        moment = moment.replace(tzinfo=CST)
-    return moment
-
-
-def _table(*columns: str, title: str) -> Table:
-    """A table whose cells fold rather than cut: codes and ids must stay whole."""
-    table = Table(title=title)
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    return table
 
 
 def _row(table: Table, *cells: str) -> None:
@@ -245,7 +218,7 @@ def tasks_milestone_cmd(
     from mastplan.progress.tasks import add_milestone
 
     def body() -> None:
-        due_on = _day(due, "--due")
+        due_on = _date(due, "--due")
         with _session(database) as session:
             m = add_milestone(session, current_user(user), task, title_zh=title_zh,
                               title_en=title_en, due_on=due_on, reason=reason)  # fmt: skip
@@ -267,7 +240,7 @@ def _assign_spec(text: str) -> AssignmentSpec:
     due, sep2, action = rest.partition(":")
     if not (sep and sep2 and org.strip() and action.strip()):
         raise MastplanError(f"--assign must be ORG=YYYY-MM-DD:action, got {text!r}")
-    due_on = _day(due.strip(), "--assign's date")
+    due_on = _date(due.strip(), "--assign's date")
     return AssignmentSpec(org.strip(), due_on, action.strip())
 
 
@@ -288,7 +261,7 @@ def meeting_new_cmd(
     from mastplan.progress.meetings import new_meeting
 
     def body() -> None:
-        held_on = _day(date)
+        held_on = _date(date)
         with _session(database) as session:
             m = new_meeting(session, current_user(user), held_on=held_on, title=title,
                             convener=convener, attendees=attendee or (), minutes=minutes,
@@ -385,7 +358,7 @@ def meeting_assign_cmd(
     from mastplan.progress.meetings import AssignmentSpec, assign
 
     def body() -> None:
-        due_on = _day(due, "--due")
+        due_on = _date(due, "--due")
         with _session(database) as session:
             a = assign(session, current_user(user), decision,
                        AssignmentSpec(unit, due_on, action), reason=reason)  # fmt: skip

@@ -7,7 +7,6 @@ writes are audited under ``--as`` / ``MASTPLAN_USER``; lists print bilingual tab
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -16,9 +15,16 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mastplan.cli.common import DatabaseOpt, ReasonOpt, UserOpt, _run, _session, console
+from mastplan.cli.common import (
+    DatabaseOpt,
+    ReasonOpt,
+    UserOpt,
+    _date,
+    _run,
+    _session,
+    console,
+)
 from mastplan.config import current_user
-from mastplan.errors import MastplanError
 
 scenario_app = typer.Typer(help="Application scenarios (专栏10).", no_args_is_help=True)
 enterprise_app = typer.Typer(help="5G enterprises and their revenue.", no_args_is_help=True)
@@ -232,15 +238,6 @@ def enterprise_revenue_cmd(
 
 
 # --- figures ------------------------------------------------------------------------------------
-
-
-def _date(text: str | None, option: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise MastplanError(f"{option} must be an ISO date (YYYY-MM-DD), got {text!r}") from None
 
 
 def _value(indicator: str, value: float) -> str:

@@ -7,13 +7,21 @@ non-zero with one line saying why.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from mastplan.cli.common import DatabaseOpt, ReasonOpt, UserOpt, _run, _session, console
+from mastplan.cli.common import (
+    DatabaseOpt,
+    ReasonOpt,
+    UserOpt,
+    _at,
+    _run,
+    _session,
+    _table,
+    console,
+)
 from mastplan.config import current_user
 from mastplan.errors import MastplanError
 from mastplan.registry.models import SharingRequest
@@ -70,20 +78,6 @@ def _spec(structure, positions, count, height_m, payload_kg, wind_area_m2, power
             raise MastplanError(f"--fee must be ITEM=AMOUNT, got {text!r}")
     return RequestSpec(structure, numbers, count, height_m, payload_kg, wind_area_m2, power_kw,
                        fibre, site, tuple(lines))  # fmt: skip
-
-
-def _at(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise MastplanError(f"--at must be an ISO 8601 time, got {text!r}") from None
-    if moment.tzinfo is None:
-        from mastplan.sharing.calendar import CST
-
-        moment = moment.replace(tzinfo=CST)  # a time people type is Chongqing time
-    return moment
 
 
 @sharing_app.command("request")
@@ -190,15 +184,6 @@ def waive_cmd(
             console.print(f"request {req.id}: {item} waived")
 
     _run(body)
-
-
-def _table(*columns: str, title: str) -> Table:
-    """A table whose cells fold rather than cut: ids and codes must stay whole in a narrow
-    terminal."""
-    table = Table(title=title)
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    return table
 
 
 def _positions(req: SharingRequest) -> str:
