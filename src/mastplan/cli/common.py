@@ -135,6 +135,6 @@ def _table(*columns: str, title: str) -> Table:
 
 def _today() -> dt.date:
     """Today in Chongqing (China Standard Time)."""
-    from mastplan.sharing.calendar import CST
+    from mastplan.sharing.calendar import today
 
-    return dt.datetime.now(CST).date()
+    return today()

@@ -35,7 +35,7 @@ from mastplan.registry.enums import UserRole
 from mastplan.registry.models import Organisation, User
 from mastplan.registry.organisations import get_organisation
 from mastplan.registry.users import acting
-from mastplan.sharing.calendar import CST
+from mastplan.sharing.calendar import CST, local_date, today
 
 __all__ = [
     "JOINT_OFFICE",
@@ -82,16 +82,6 @@ def parse_status(value: TaskStatus | str) -> TaskStatus:
 def as_utc(at: dt.datetime) -> dt.datetime:
     """A stored or given time as aware UTC (SQLite gives back naive UTC)."""
     return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
-
-
-def local_date(at: dt.datetime) -> dt.date:
-    """The Chongqing date of a time: the date an update counts for."""
-    return as_utc(at).astimezone(CST).date()
-
-
-def today() -> dt.date:
-    """Today in Chongqing."""
-    return dt.datetime.now(CST).date()
 
 
 def end_of_day(on: dt.date) -> dt.datetime:

@@ -20,7 +20,16 @@ import yaml
 
 from mastplan.errors import MastplanError
 
-__all__ = ["CST", "add_working_days", "deadline", "is_overdue", "is_working_day", "working_days"]
+__all__ = [
+    "CST",
+    "add_working_days",
+    "deadline",
+    "is_overdue",
+    "is_working_day",
+    "local_date",
+    "today",
+    "working_days",
+]
 
 #: China Standard Time (no daylight saving).
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -129,17 +138,23 @@ def working_days(start: dt.date, end: dt.date) -> int:
     return count
 
 
-def _local_date(moment: dt.datetime) -> dt.date:
+def local_date(moment: dt.datetime) -> dt.date:
+    """The Chongqing date of an aware moment."""
     if moment.tzinfo is None:
         raise ValueError("give an aware datetime (UTC in storage)")
     return moment.astimezone(CST).date()
 
 
+def today() -> dt.date:
+    """Today in Chongqing."""
+    return dt.datetime.now(CST).date()
+
+
 def deadline(submitted_at: dt.datetime, within_working_days: int) -> dt.date:
     """The last day (China Standard Time) an owner may answer a request submitted then."""
-    return add_working_days(_local_date(submitted_at), within_working_days)
+    return add_working_days(local_date(submitted_at), within_working_days)
 
 
 def is_overdue(submitted_at: dt.datetime, now: dt.datetime, within_working_days: int) -> bool:
     """Whether an unanswered request is past its deadline at ``now``."""
-    return _local_date(now) > deadline(submitted_at, within_working_days)
+    return local_date(now) > deadline(submitted_at, within_working_days)
