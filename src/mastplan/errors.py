@@ -13,6 +13,10 @@ class NotFoundError(MastplanError):
     """A named object does not exist (or is not visible to the caller)."""
 
 
+class StaleVersionError(MastplanError):
+    """The object changed since the caller read it (optimistic concurrency: HTTP 412)."""
+
+
 class InvalidTransitionError(MastplanError):
     """A lifecycle transition that the transition table does not allow."""
 

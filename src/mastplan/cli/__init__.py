@@ -27,6 +27,7 @@ from mastplan.cli.kpi import kpi_app
 from mastplan.cli.progress import enterprise_app, figure_app, scenario_app
 from mastplan.cli.report import report
 from mastplan.cli.sharing import sharing_app
+from mastplan.cli.web import passwd, serve, token_app
 from mastplan.config import current_user, database_url
 from mastplan.errors import MastplanError
 from mastplan.registry.audit import Actor
@@ -50,6 +51,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(kpi_app, name="kpi")
 app.command("report")(report)
+app.command("serve")(serve)
+app.add_typer(token_app, name="token")
+user_app.command("passwd")(passwd)
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(figure_app, name="figure")

@@ -341,6 +341,7 @@ class User(Timestamped, Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     role: Mapped[UserRole] = mapped_column(_enum(UserRole))
     active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2id; None: no login
 
     organisation: Mapped[Organisation] = relationship()
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mastplan.errors import MastplanError, NotFoundError
+from mastplan.errors import MastplanError, NotFoundError, StaleVersionError
 from mastplan.registry import crud
 from mastplan.registry.audit import Actor
 from mastplan.registry.db import transaction
@@ -204,8 +204,12 @@ def act(
     reason: str | None = None,
     now: dt.datetime | None = None,
     policy: FeePolicy | None = None,
+    if_version: int | None = None,
 ) -> SharingRequest:
     """Move request ``request_id`` by ``action`` as ``user_name``; one audited transaction.
+
+    With ``if_version``, the move happens only if the request is still at that version (read
+    under the row lock), else :class:`~mastplan.errors.StaleVersionError`.
 
     Raises :class:`NotFoundError` for a request the user may not see,
     :class:`~mastplan.errors.InvalidTransitionError` for a move the table does not allow,
@@ -216,6 +220,7 @@ def act(
     with transaction(session):
         user, actor = acting(session, user_name, reason)
         req = _visible(session, user, request_id, lock=True)
+        _check_version(req, if_version)
         try:
             _move(session, user, actor, req, Action(action), now, policy)
         except FeePolicyError as exc:
@@ -325,6 +330,13 @@ def waive_fee(
         return crud.update(session, actor, req, {"fee_offer": offer, "last_reason": reason})
 
 
+def _check_version(req: SharingRequest, if_version: int | None) -> None:
+    if if_version is not None and req.version != if_version:
+        raise StaleVersionError(
+            f"sharing request {req.id} is at version {req.version}, not {if_version}: read it again"
+        )
+
+
 def _visible(
     session: Session, user: User, request_id: int, *, lock: bool = False
 ) -> SharingRequest:
@@ -349,10 +361,17 @@ def list_requests(
     *,
     states: Sequence[RequestState | str] = (),
     structure: str | None = None,
+    before_id: int | None = None,
+    limit: int | None = None,
 ) -> list[SharingRequest]:
-    """The requests ``user_name`` may see, newest first, optionally by state and structure."""
+    """The requests ``user_name`` may see, newest first, optionally by state and structure;
+    ``before_id`` and ``limit`` page through them (a cursor: the last id of a page)."""
     user, _ = acting(session, user_name)
     query = select(SharingRequest).where(request_filter(user))
+    if before_id is not None:
+        query = query.where(SharingRequest.id < before_id)
+    if limit is not None:
+        query = query.limit(limit)
     if states:
         query = query.where(SharingRequest.state.in_([RequestState(s) for s in states]))
     if structure:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import mastplan.progress.models  # noqa: F401  (its tables join the metadata)
+# these modules' tables join the metadata
+import mastplan.api.models
+import mastplan.jobs.models
+import mastplan.progress.models  # noqa: F401
 from mastplan.registry.db import make_engine
 from mastplan.registry.models import Base
 

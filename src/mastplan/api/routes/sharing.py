@@ -1,0 +1,247 @@
+"""Sharing requests, their moves, the regulator's cases and tenancies (共建共享) over HTTP.
+
+The services decide who sees and may do what; these endpoints only translate. A request
+carries an ``ETag`` (its version); a move sent with ``If-Match`` happens only if the request is
+still at that version, checked under the row lock in the write transaction (else 412). Fee
+amounts are shown to the parties (the operator, the owner) and the regulator only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from mastplan.api.deps import DB, Authed
+from mastplan.registry.enums import CaseOutcome, RequestState, UserRole
+from mastplan.registry.models import SharingCase, SharingRequest
+from mastplan.sharing.lifecycle import Action
+from mastplan.sharing.policy import FeeItem
+
+router = APIRouter(prefix="/sharing", tags=["sharing"])
+
+MAX_PAGE = 200
+#: Roles that see fee amounts: the parties to the request and the regulator.
+FEE_ROLES = frozenset({UserRole.REGULATOR, UserRole.OPERATOR, UserRole.OWNER})
+
+
+class FeeLine(BaseModel):
+    """One line of a fee offer, in the policy item's unit."""
+
+    item: str = Field(min_length=1, max_length=64)
+    amount: float = Field(ge=0, allow_inf_nan=False)
+
+
+class RequestIn(BaseModel):
+    """What an operator asks of a structure (see ``mastplan sharing request``)."""
+
+    structure: str = Field(min_length=1, max_length=128, description="Structure external id.")
+    positions: list[int] = Field(default_factory=list, max_length=32)
+    position_count: int | None = Field(default=None, ge=1, le=32)
+    mount_height_m: float | None = Field(default=None, gt=0, le=500)
+    payload_kg: float = Field(default=0.0, ge=0, le=10_000)
+    wind_area_m2: float = Field(default=0.0, ge=0, le=100)
+    power_kw: float = Field(default=0.0, ge=0, le=1_000)
+    fibre: bool = False
+    site: str | None = Field(default=None, max_length=128)
+    fee_offer: list[FeeLine] = Field(default_factory=list, max_length=20)
+    submit: bool = False
+
+
+class RequestOut(BaseModel):
+    """A sharing request as the caller may see it (``fee_offer`` is null for non-parties)."""
+
+    id: int
+    state: str
+    version: int
+    operator: str
+    structure: str
+    owner: str
+    positions: list[int]
+    position_count: int
+    booked_positions: list[int]
+    mount_height_m: float
+    payload_kg: float
+    wind_area_m2: float
+    power_kw: float
+    fibre: bool
+    site: str | None
+    fee_offer: list[FeeLine] | None
+    filed_by: str
+    submitted_at: dt.datetime | None
+    answer_due_on: dt.date | None
+    answered_at: dt.datetime | None
+    tenancy_id: int | None
+    last_reason: str | None
+
+
+class RequestPage(BaseModel):
+    """One page of requests, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[RequestOut]
+    next_cursor: int | None
+
+
+class MoveIn(BaseModel):
+    """Why (required for reject, request-changes and force-release)."""
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class CaseOut(BaseModel):
+    """A case for the regulator."""
+
+    id: int
+    kind: str
+    state: str
+    request_id: int
+    opened_at: dt.datetime
+    opened_by: str
+    detail: list[dict[str, Any]]
+    outcome: str | None
+    decision: str | None
+    decided_by: str | None
+    decided_at: dt.datetime | None
+
+
+class DecisionIn(BaseModel):
+    """The regulator's decision on a case."""
+
+    outcome: CaseOutcome
+    decision: str = Field(min_length=1, max_length=4000)
+
+
+def etag(req: SharingRequest) -> str:
+    """The request's entity tag: its id and version."""
+    return f'W/"r{req.id}v{req.version}"'
+
+
+def if_match_version(value: str | None, request_id: int) -> int | None:
+    """The version an ``If-Match`` header names for this request (``None`` without one)."""
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    prefix = f"r{request_id}v"
+    if not tag.startswith(prefix) or not tag[len(prefix) :].isdigit():
+        raise HTTPException(412, "If-Match does not name a version of this request")
+    return int(tag[len(prefix) :])
+
+
+def _out(req: SharingRequest, role: UserRole) -> RequestOut:
+    booked = [p.position for p in req.tenancy.positions] if req.tenancy else []
+    fees = [FeeLine(**line) for line in req.fee_offer] if role in FEE_ROLES else None
+    return RequestOut(
+        id=req.id, state=req.state.value, version=req.version, operator=req.operator.code,
+        structure=req.structure.external_id, owner=req.structure.owner.code,
+        positions=list(req.positions), position_count=req.position_count, booked_positions=booked,
+        mount_height_m=req.mount_height_m, payload_kg=req.payload_kg,
+        wind_area_m2=req.wind_area_m2, power_kw=req.power_kw, fibre=req.fibre,
+        site=req.site.external_id if req.site else None, fee_offer=fees, filed_by=req.filed_by,
+        submitted_at=req.submitted_at, answer_due_on=req.answer_due_on,
+        answered_at=req.answered_at, tenancy_id=req.tenancy_id, last_reason=req.last_reason,
+    )  # fmt: skip
+
+
+def _case_out(case: SharingCase) -> CaseOut:
+    return CaseOut(
+        id=case.id, kind=case.kind.value, state=case.state.value, request_id=case.request_id,
+        opened_at=case.opened_at, opened_by=case.opened_by, detail=list(case.detail),
+        outcome=case.outcome.value if case.outcome else None, decision=case.decision,
+        decided_by=case.decided_by, decided_at=case.decided_at,
+    )  # fmt: skip
+
+
+@router.get("/requests", response_model=RequestPage)
+def list_requests_endpoint(
+    who: Authed,
+    session: DB,
+    state: Annotated[list[RequestState] | None, Query()] = None,
+    structure: Annotated[str | None, Query(max_length=128)] = None,
+    cursor: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> RequestPage:
+    """The requests the caller may see, newest first, by state and structure; paged."""
+    from mastplan.sharing.requests import list_requests
+
+    rows = list_requests(session, who.name, states=state or (), structure=structure,
+                         before_id=cursor, limit=limit + 1)  # fmt: skip
+    page = rows[:limit]
+    return RequestPage(
+        items=[_out(r, who.user.role) for r in page],
+        next_cursor=page[-1].id if len(rows) > limit else None,
+    )
+
+
+@router.post("/requests", response_model=RequestOut, status_code=201)
+def file_request_endpoint(body: RequestIn, who: Authed, session: DB, response: Response):
+    """File a request (a draft, or submitted with ``submit``); operators only."""
+    from mastplan.sharing.requests import RequestSpec, file_request
+
+    spec = RequestSpec(
+        body.structure, tuple(body.positions), body.position_count, body.mount_height_m,
+        body.payload_kg, body.wind_area_m2, body.power_kw, body.fibre, body.site,
+        tuple(FeeItem(f.item, f.amount) for f in body.fee_offer),
+    )  # fmt: skip
+    req = file_request(session, who.name, spec, submit=body.submit)
+    response.headers["ETag"] = etag(req)
+    response.headers["Location"] = f"/api/v1/sharing/requests/{req.id}"
+    return _out(req, who.user.role)
+
+
+@router.get("/requests/{request_id}", response_model=RequestOut,
+            responses={404: {"description": "no such request, or not yours to see"}})  # fmt: skip
+def get_request_endpoint(request_id: int, who: Authed, session: DB, response: Response):
+    """One request; 404 when it does not exist or the caller may not see it."""
+    from mastplan.sharing.requests import get_request
+
+    req = get_request(session, who.name, request_id)
+    response.headers["ETag"] = etag(req)
+    return _out(req, who.user.role)
+
+
+@router.post(
+    "/requests/{request_id}/{action}",
+    response_model=RequestOut,
+    responses={409: {"description": "the move is not allowed now, or no capacity"},
+               412: {"description": "the request changed since it was read"},
+               422: {"description": "the fee offer breaks the policy (a case was opened)"}},
+)  # fmt: skip
+def move_request_endpoint(
+    request_id: int,
+    action: Action,
+    who: Authed,
+    session: DB,
+    response: Response,
+    body: MoveIn | None = None,
+    if_match: Annotated[str | None, Header()] = None,
+):
+    """Move a request along its lifecycle (submit, review, approve, reject, …) as the caller."""
+    from mastplan.sharing.requests import act
+
+    req = act(session, who.name, request_id, action, reason=body.reason if body else None,
+              if_version=if_match_version(if_match, request_id))  # fmt: skip
+    response.headers["ETag"] = etag(req)
+    return _out(req, who.user.role)
+
+
+@router.get("/cases", response_model=list[CaseOut])
+def list_cases_endpoint(
+    who: Authed,
+    session: DB,
+    state: Annotated[str, Query(pattern="^(open|decided|all)$")] = "open",
+) -> list[CaseOut]:
+    """The cases of the requests the caller may see."""
+    from mastplan.sharing.cases import list_cases
+
+    return [_case_out(c) for c in
+            list_cases(session, who.name, state=None if state == "all" else state)]  # fmt: skip
+
+
+@router.post("/cases/{case_id}/decision", response_model=CaseOut)
+def decide_case_endpoint(case_id: int, body: DecisionIn, who: Authed, session: DB) -> CaseOut:
+    """The regulator decides a case (一站式 coordination)."""
+    from mastplan.sharing.cases import decide_case
+
+    return _case_out(decide_case(session, who.name, case_id, body.outcome, body.decision))
