@@ -47,7 +47,7 @@ demo: $(VENV)/.installed
 
 ## test: the whole suite on SQLite and on a throw-away PostgreSQL + PostGIS, then ruff
 test: $(VENV)/.installed
-	scripts/ensure-debian-packages.sh fonts-noto-cjk libharfbuzz-subset0 tesseract-ocr tesseract-ocr-chi-sim  # reports: CJK font, fast PDF font subsetting, OCR check
+	scripts/ensure-debian-packages.sh fonts-noto-cjk libharfbuzz-subset0 tesseract-ocr tesseract-ocr-chi-sim chromium  # reports: CJK font, fast PDF font subsetting, OCR check; browser tests
 	scripts/test-postgres.sh $(BIN)/python -m pytest
 	$(BIN)/ruff check src tests benchmarks scripts
 
