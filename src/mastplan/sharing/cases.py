@@ -129,7 +129,7 @@ def decide_case(
 ) -> SharingCase:
     """The regulator's decision on an open case (upheld or dismissed, with its text)."""
     if not decision.strip():
-        raise MastplanError("a decision needs its text (--decision)")
+        raise MastplanError("a decision needs its text")
     with transaction(session):
         user, actor = acting(session, user_name, decision)
         case = session.scalar(

@@ -97,5 +97,5 @@ def next_state(
             f"{role.value}"
         )
     if t.reason_required and not (reason and reason.strip()):
-        raise InvalidTransitionError(f"{action.value} needs a reason (--reason)")
+        raise InvalidTransitionError(f"{action.value} needs a reason")
     return t

@@ -310,7 +310,7 @@ def waive_fee(
     allowed item's amount becomes 0, a prohibited or unlisted item leaves the offer. A waiver
     needs a reason."""
     if not (reason and reason.strip()):
-        raise MastplanError("a fee waiver needs a reason (--reason)")
+        raise MastplanError("a fee waiver needs a reason")
     with transaction(session):
         user, actor = acting(session, user_name, reason)
         req = _visible(session, user, request_id, lock=True)
