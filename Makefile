@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml
 ##       snapshot the KPIs and write the bilingual progress report
 demo: $(VENV)/.installed
 	scripts/ensure-debian-packages.sh fonts-wqy-microhei fonts-noto-cjk libharfbuzz-subset0  # Chinese in maps and reports
+	scripts/build-web.sh
 	$(BIN)/mastplan init --database $(DB)
 	$(BIN)/mastplan load chongqing --database $(DB)
 	$(BIN)/mastplan status --database $(DB)
@@ -48,6 +49,7 @@ demo: $(VENV)/.installed
 ## test: the whole suite on SQLite and on a throw-away PostgreSQL + PostGIS, then ruff
 test: $(VENV)/.installed
 	scripts/ensure-debian-packages.sh fonts-noto-cjk libharfbuzz-subset0 tesseract-ocr tesseract-ocr-chi-sim chromium  # reports: CJK font, fast PDF font subsetting, OCR check; browser tests
+	scripts/build-web.sh  # the UI bundle (npm registry), for the browser tests
 	scripts/test-postgres.sh $(BIN)/python -m pytest
 	$(BIN)/ruff check src tests benchmarks scripts
 

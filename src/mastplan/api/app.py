@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mastplan import __version__
@@ -38,6 +39,7 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
     127.0.0.1); behind TLS keep the default.
     """
     from mastplan.api.routes import auth, jobs, progress, registry, sharing
+    from mastplan.jobs.runner import worker_lifespan
     from mastplan.sharing.requests import FeePolicyError
 
     engine = make_engine(database_url)
@@ -50,6 +52,7 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        lifespan=worker_lifespan,  # the job worker runs while the server runs
     )
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
@@ -60,7 +63,14 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
         size = request.headers.get("content-length")
         if size is not None and size.isdigit() and int(size) > MAX_BODY_BYTES:
             return _answer(413, f"request body over {MAX_BODY_BYTES:,} bytes")
+        if "\x00" in request.url.path or "%00" in str(request.url.query):
+            return _answer(422, "invalid request: a NUL character in the address")
         return await call_next(request)
+
+    @app.exception_handler(DataError)
+    async def unstorable(_request, exc):
+        # a value the database refuses (a NUL character in text, a number out of range)
+        return _answer(422, "invalid request: a value the database cannot hold")
 
     @app.exception_handler(NotFoundError)
     async def not_found(_request, exc):
@@ -112,4 +122,7 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
     app.include_router(registry.router, prefix="/api/v1")
     app.include_router(progress.router, prefix="/api/v1")
     app.include_router(jobs.router, prefix="/api/v1")
+    from mastplan.web import mount_web
+
+    mount_web(app)  # the bundled UI at /
     return app

@@ -68,7 +68,7 @@ def _digest(secret: str) -> str:
 
 
 def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    return None if moment is None or moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def log_event(

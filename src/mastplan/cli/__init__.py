@@ -23,6 +23,7 @@ from mastplan.cli.common import (
     console,
 )
 from mastplan.cli.governance import meeting_app, tasks_app
+from mastplan.cli.jobs import jobs_app, worker_cmd
 from mastplan.cli.kpi import kpi_app
 from mastplan.cli.progress import enterprise_app, figure_app, scenario_app
 from mastplan.cli.report import report
@@ -52,6 +53,8 @@ app.add_typer(sharing_app, name="sharing")
 app.add_typer(kpi_app, name="kpi")
 app.command("report")(report)
 app.command("serve")(serve)
+app.command("worker")(worker_cmd)
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(token_app, name="token")
 user_app.command("passwd")(passwd)
 app.add_typer(scenario_app, name="scenario")

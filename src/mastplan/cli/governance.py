@@ -66,8 +66,7 @@ def _say(text: str) -> None:
 
 
 def _cst(at: dt.datetime) -> str:
-    from mastplan.progress.tasks import as_utc
-    from mastplan.sharing.calendar import CST
+    from mastplan.sharing.calendar import CST, as_utc
 
     return as_utc(at).astimezone(CST).strftime("%Y-%m-%d %H:%M")
 

@@ -25,14 +25,14 @@ def serve(
     ] = False,
     database: DatabaseOpt = None,
 ) -> None:
-    """Run the web platform: the REST API under /api/v1 (docs at /api/v1/docs)."""
+    """Run the web platform: the bilingual UI at / and the REST API under /api/v1."""
     import uvicorn
 
     from mastplan.api.app import create_app
 
     def body() -> None:
         app = create_app(database_url(database), secure_cookies=not insecure_cookies)
-        console.print(f"mastplan on http://{host}:{port}/api/v1/docs")
+        console.print(f"mastplan on http://{host}:{port}/ (API docs: /api/v1/docs)")
         uvicorn.run(app, host=host, port=port, log_level="info")
 
     _run(body)

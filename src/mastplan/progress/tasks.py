@@ -35,7 +35,7 @@ from mastplan.registry.enums import UserRole
 from mastplan.registry.models import Organisation, User
 from mastplan.registry.organisations import get_organisation
 from mastplan.registry.users import acting
-from mastplan.sharing.calendar import CST, local_date, today
+from mastplan.sharing.calendar import CST, as_utc, local_date, today
 
 __all__ = [
     "JOINT_OFFICE",
@@ -77,11 +77,6 @@ def parse_status(value: TaskStatus | str) -> TaskStatus:
         raise MastplanError(
             f"unknown status {value!r}; one of {', '.join(s.value for s in TaskStatus)}"
         ) from None
-
-
-def as_utc(at: dt.datetime) -> dt.datetime:
-    """A stored or given time as aware UTC (SQLite gives back naive UTC)."""
-    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
 
 
 def end_of_day(on: dt.date) -> dt.datetime:

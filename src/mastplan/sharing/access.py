@@ -6,16 +6,23 @@ requests addressed to the structures it owns; a district government those on str
 district; a viewer what its organisation files or owns. Tenancies (and their terms: positions,
 payload, power) follow the same rule. Every read and every move of the sharing services goes
 through :func:`request_filter` or :func:`tenancy_filter`.
+
+Sites follow :func:`site_filter`: a site that is built, on air or retired is public (it stands
+and transmits); a planned or approved one is its operator's plan and confidential — another
+operator never sees it, in a list or by its id.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, or_, select, true
 
-from mastplan.registry.enums import UserRole
-from mastplan.registry.models import SharingRequest, Structure, Tenancy, User
+from mastplan.registry.enums import OrgKind, SiteStatus, UserRole
+from mastplan.registry.models import SharingRequest, Site, Structure, Tenancy, User
 
-__all__ = ["request_filter", "tenancy_filter"]
+__all__ = ["PUBLIC_SITE_STATUSES", "request_filter", "site_filter", "tenancy_filter"]
+
+#: Sites in these states stand or stood on the air: anyone may see them.
+PUBLIC_SITE_STATUSES = frozenset({SiteStatus.BUILT, SiteStatus.ON_AIR, SiteStatus.RETIRED})
 
 
 def _owned_by(structure_id: ColumnElement, org_id: int) -> ColumnElement[bool]:
@@ -49,3 +56,27 @@ def request_filter(user: User) -> ColumnElement[bool]:
 def tenancy_filter(user: User) -> ColumnElement[bool]:
     """The condition on :class:`Tenancy` rows (and so their terms) that ``user`` may see."""
     return _scoped(user, Tenancy.operator_id, Tenancy.structure_id)
+
+
+def site_filter(user: User) -> ColumnElement[bool]:
+    """The condition on :class:`Site` rows that ``user`` may see.
+
+    Built, on-air and retired sites are public. Planned and approved sites are their operator's
+    plans: the regulator, district governments and viewers of a government unit see them all;
+    an operator (and a viewer of an operator) sees its own; an owner (and a viewer of an owner)
+    those on its structures. To anyone else they do not exist.
+    """
+    org = user.organisation
+    public = Site.status.in_(sorted(PUBLIC_SITE_STATUSES))
+    match user.role:
+        case UserRole.REGULATOR | UserRole.DISTRICT:
+            return true()
+        case UserRole.OPERATOR:
+            return or_(public, Site.operator_id == org.id)
+        case UserRole.OWNER:
+            return or_(public, _owned_by(Site.structure_id, org.id))
+        case UserRole.VIEWER:
+            if org.kind is OrgKind.GOVERNMENT_UNIT:
+                return true()
+            return or_(public, Site.operator_id == org.id, _owned_by(Site.structure_id, org.id))
+    raise AssertionError(user.role)  # pragma: no cover - the enum is closed

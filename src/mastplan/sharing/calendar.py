@@ -23,6 +23,7 @@ from mastplan.errors import MastplanError
 __all__ = [
     "CST",
     "add_working_days",
+    "as_utc",
     "deadline",
     "is_overdue",
     "is_working_day",
@@ -136,6 +137,11 @@ def working_days(start: dt.date, end: dt.date) -> int:
         day += dt.timedelta(days=1)
         count += is_working_day(day)
     return count
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A stored or given time as aware UTC (SQLite gives stored times back naive, in UTC)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def local_date(moment: dt.datetime) -> dt.date:

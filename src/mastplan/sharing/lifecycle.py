@@ -74,6 +74,11 @@ if len(_BY_KEY) != len(TRANSITIONS):  # pragma: no cover - a table edit gone wro
     raise RuntimeError("two transitions share a (state, action)")
 
 
+def _a(word: str) -> str:
+    """``word`` with its indefinite article."""
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word.replace('_', ' ')}"
+
+
 def next_state(
     state: RequestState | str, action: Action | str, role: Role | str, reason: str | None = None
 ) -> Transition:
@@ -88,13 +93,13 @@ def next_state(
     if t is None:
         possible = sorted(a.value for (s, a) in _BY_KEY if s == state)
         raise InvalidTransitionError(
-            f"a {state.value} request cannot {action.value}"
+            f"{_a(state.value)} request cannot {action.value}"
             + (f" (possible: {', '.join(possible)})" if possible else " (it is final)")
         )
     if role != t.role:
         raise InvalidTransitionError(
-            f"only the {t.role.value} can {action.value} a {state.value} request, not a "
-            f"{role.value}"
+            f"only the {t.role.value} can {action.value} {_a(state.value)} request, not "
+            f"{_a(role.value)}"
         )
     if t.reason_required and not (reason and reason.strip()):
         raise InvalidTransitionError(f"{action.value} needs a reason")

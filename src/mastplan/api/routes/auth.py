@@ -7,9 +7,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mastplan.api.deps import DB, SESSION_COOKIE, Authed, client_of
+from mastplan.api.schemas import ERRORS
 from mastplan.api.security import LoginError, create_session, end_session, login, session_user
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], responses=ERRORS)
 
 
 class Credentials(BaseModel):

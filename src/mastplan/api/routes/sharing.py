@@ -11,18 +11,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from mastplan.api.deps import DB, Authed
+from mastplan.api.schemas import ERRORS
 from mastplan.registry.enums import CaseOutcome, RequestState, UserRole
 from mastplan.registry.models import SharingCase, SharingRequest
+from mastplan.sharing.calendar import as_utc
 from mastplan.sharing.lifecycle import Action
 from mastplan.sharing.policy import FeeItem
 
-router = APIRouter(prefix="/sharing", tags=["sharing"])
+router = APIRouter(prefix="/sharing", tags=["sharing"], responses=ERRORS)
 
 MAX_PAGE = 200
+#: Ids are 64-bit integers: anything larger is not an id.
+IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 #: Roles that see fee amounts: the parties to the request and the regulator.
 FEE_ROLES = frozenset({UserRole.REGULATOR, UserRole.OPERATOR, UserRole.OWNER})
 
@@ -129,6 +133,10 @@ def if_match_version(value: str | None, request_id: int) -> int | None:
     return int(tag[len(prefix) :])
 
 
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    return None if moment is None else as_utc(moment)
+
+
 def _out(req: SharingRequest, role: UserRole) -> RequestOut:
     booked = [p.position for p in req.tenancy.positions] if req.tenancy else []
     fees = [FeeLine(**line) for line in req.fee_offer] if role in FEE_ROLES else None
@@ -139,17 +147,17 @@ def _out(req: SharingRequest, role: UserRole) -> RequestOut:
         mount_height_m=req.mount_height_m, payload_kg=req.payload_kg,
         wind_area_m2=req.wind_area_m2, power_kw=req.power_kw, fibre=req.fibre,
         site=req.site.external_id if req.site else None, fee_offer=fees, filed_by=req.filed_by,
-        submitted_at=req.submitted_at, answer_due_on=req.answer_due_on,
-        answered_at=req.answered_at, tenancy_id=req.tenancy_id, last_reason=req.last_reason,
+        submitted_at=_utc(req.submitted_at), answer_due_on=req.answer_due_on,
+        answered_at=_utc(req.answered_at), tenancy_id=req.tenancy_id, last_reason=req.last_reason,
     )  # fmt: skip
 
 
 def _case_out(case: SharingCase) -> CaseOut:
     return CaseOut(
         id=case.id, kind=case.kind.value, state=case.state.value, request_id=case.request_id,
-        opened_at=case.opened_at, opened_by=case.opened_by, detail=list(case.detail),
+        opened_at=_utc(case.opened_at), opened_by=case.opened_by, detail=list(case.detail),
         outcome=case.outcome.value if case.outcome else None, decision=case.decision,
-        decided_by=case.decided_by, decided_at=case.decided_at,
+        decided_by=case.decided_by, decided_at=_utc(case.decided_at),
     )  # fmt: skip
 
 
@@ -159,7 +167,7 @@ def list_requests_endpoint(
     session: DB,
     state: Annotated[list[RequestState] | None, Query()] = None,
     structure: Annotated[str | None, Query(max_length=128)] = None,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> RequestPage:
     """The requests the caller may see, newest first, by state and structure; paged."""
@@ -192,7 +200,7 @@ def file_request_endpoint(body: RequestIn, who: Authed, session: DB, response: R
 
 @router.get("/requests/{request_id}", response_model=RequestOut,
             responses={404: {"description": "no such request, or not yours to see"}})  # fmt: skip
-def get_request_endpoint(request_id: int, who: Authed, session: DB, response: Response):
+def get_request_endpoint(request_id: IdPath, who: Authed, session: DB, response: Response):
     """One request; 404 when it does not exist or the caller may not see it."""
     from mastplan.sharing.requests import get_request
 
@@ -209,7 +217,7 @@ def get_request_endpoint(request_id: int, who: Authed, session: DB, response: Re
                422: {"description": "the fee offer breaks the policy (a case was opened)"}},
 )  # fmt: skip
 def move_request_endpoint(
-    request_id: int,
+    request_id: IdPath,
     action: Action,
     who: Authed,
     session: DB,
@@ -240,7 +248,7 @@ def list_cases_endpoint(
 
 
 @router.post("/cases/{case_id}/decision", response_model=CaseOut)
-def decide_case_endpoint(case_id: int, body: DecisionIn, who: Authed, session: DB) -> CaseOut:
+def decide_case_endpoint(case_id: IdPath, body: DecisionIn, who: Authed, session: DB) -> CaseOut:
     """The regulator decides a case (一站式 coordination)."""
     from mastplan.sharing.cases import decide_case
 
