@@ -38,7 +38,7 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
     ``secure_cookies=False`` lets the session cookie travel over plain HTTP (a laptop on
     127.0.0.1); behind TLS keep the default.
     """
-    from mastplan.api.routes import auth, jobs, progress, registry, sharing
+    from mastplan.api.routes import auth, governance, jobs, progress, registry, sharing
     from mastplan.jobs.runner import worker_lifespan
     from mastplan.sharing.requests import FeePolicyError
 
@@ -122,6 +122,7 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
     app.include_router(registry.router, prefix="/api/v1")
     app.include_router(progress.router, prefix="/api/v1")
     app.include_router(jobs.router, prefix="/api/v1")
+    app.include_router(governance.router, prefix="/api/v1")
     from mastplan.web import mount_web
 
     mount_web(app)  # the bundled UI at /

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mastplan.cli.common import DatabaseOpt, ReasonOpt, UserOpt, _run, _session, console
+from mastplan.cli.common import (
+    DatabaseOpt,
+    ReasonOpt,
+    UserOpt,
+    _run,
+    _session,
+    console,
+    err_console,
+)
 from mastplan.config import current_user, database_url
 
 token_app = typer.Typer(help="API tokens for integrations (scoped, revocable).",
@@ -85,7 +93,9 @@ def token_create_cmd(
                 session, command_actor(session, current_user(user), reason), owner, name,
                 scope or ["read"], dt.timedelta(days=days) if days else None,
             )  # fmt: skip
-        console.print(f"token {token.id} for {owner} ({', '.join(token.scopes)}): {secret}")
+        err_console.print(f"token {token.id} for {owner} ({', '.join(token.scopes)}); its "
+                          "secret, shown this once:")  # fmt: skip
+        typer.echo(secret)  # alone on standard output, for scripts
 
     _run(body)
 

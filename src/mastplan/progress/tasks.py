@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from mastplan.data.plan import load_organisations, load_tasks
-from mastplan.errors import MastplanError, NotFoundError
+from mastplan.errors import MastplanError, NotFoundError, StaleVersionError
 from mastplan.progress.enums import TaskStatus, UnitRole
 from mastplan.progress.models import Milestone, PlanTask, ProgressUpdate, TaskUnit
 from mastplan.registry import crud
@@ -435,6 +435,7 @@ def post_task_update(
     milestone_id: int | None = None,
     at: dt.datetime | None = None,
     reason: str | None = None,
+    if_version: int | None = None,
 ) -> ProgressUpdate:
     """Record where a task stands, with evidence; optionally on one of its milestones.
 
@@ -442,6 +443,9 @@ def post_task_update(
     status follows its latest task-level update (:func:`fold_status`); an update on a milestone
     with status ``done`` marks the milestone done on the update's date (Chongqing time), and a
     done milestone stays done.
+
+    With ``if_version``, the update is recorded only if the task is still at that version (read
+    under the row lock), else :class:`~mastplan.errors.StaleVersionError`.
     """
     status = parse_status(status)
     note = clean_note(note)
@@ -451,6 +455,10 @@ def post_task_update(
         user, actor = acting(session, user_name, reason)
         task = get_task(session, task_code, lock=True)
         _require_task_writer(user, task, f"post an update on task {task.code}")
+        if if_version is not None and task.version != if_version:
+            raise StaleVersionError(
+                f"task {task.code} is at version {task.version}, not {if_version}: read it again"
+            )
         milestone = None
         if milestone_id is not None:
             milestone = session.get(Milestone, milestone_id)
