@@ -3,9 +3,14 @@ OpenAPI schema."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from fastapi import HTTPException
 from pydantic import BaseModel
+
+#: The days a ``date`` parameter may name.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 
 
 class Problem(BaseModel):
@@ -43,3 +48,16 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 def problem(code: int, description: str) -> dict[int | str, dict[str, Any]]:
     """A one-line error answer of ``code`` for an endpoint's ``responses``."""
     return {code: {"model": Problem, "description": description}}
+
+
+def parse_day(date: str | None) -> dt.date:
+    """A ``date`` parameter (YYYY-MM-DD; today in Chongqing when absent); 422 otherwise."""
+    from mastplan.sharing.calendar import today
+
+    try:
+        day = dt.date.fromisoformat(date) if date else today()
+    except ValueError:
+        raise HTTPException(422, f"date {date!r} is not a day (YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(422, f"date must be between {FIRST_DAY} and {LAST_DAY}")
+    return day

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from mastplan.api.deps import DB, Authed
-from mastplan.api.schemas import ERRORS, NOT_FOUND, problem
+from mastplan.api.schemas import ERRORS, NOT_FOUND, parse_day, problem
 from mastplan.progress.enums import (
     IndustrySegment,
     IndustryZone,
@@ -54,7 +54,6 @@ OrgCode = Annotated[str, Field(min_length=1, max_length=64)]
 #: An evidence reference: a document or a URL.
 Evidence = Annotated[str, Field(min_length=1, max_length=1000)]
 #: The days a date parameter may name.
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 DateQuery = Annotated[
     str | None,
     Query(
@@ -137,16 +136,6 @@ class MilestoneIn(BaseModel):
     due_on: dt.date
 
 
-def _day(date: str | None) -> dt.date:
-    try:
-        day = dt.date.fromisoformat(date) if date else today()
-    except ValueError:
-        raise HTTPException(422, f"date {date!r} is not a day (YYYY-MM-DD)") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise HTTPException(422, f"date must be between {FIRST_DAY} and {LAST_DAY}")
-    return day
-
-
 def task_etag(task: PlanTask) -> str:
     """The task's entity tag: its id and version."""
     return f'W/"r{task.id}v{task.version}"'
@@ -206,7 +195,7 @@ def list_tasks_endpoint(
     (done, overdue or pending then). An unknown unit is 404."""
     from mastplan.progress.tasks import list_tasks
 
-    return [_task_out(s) for s in list_tasks(session, status=status, unit=unit, on=_day(date))]
+    return [_task_out(s) for s in list_tasks(session, status=status, unit=unit, on=parse_day(date))]
 
 
 @router.get("/tasks/{code}", response_model=TaskOut, responses=NOT_FOUND)
@@ -218,7 +207,7 @@ def get_task_endpoint(
 
     task = get_task(session, code)
     response.headers["ETag"] = task_etag(task)
-    return _task_out(task_state_on(session, task, _day(date)))
+    return _task_out(task_state_on(session, task, parse_day(date)))
 
 
 @router.post(
@@ -508,7 +497,7 @@ def list_follow_ups_endpoint(
         overdue_assignments,
     )
 
-    on = _day(date)
+    on = parse_day(date)
     if overdue:
         rows = overdue_assignments(session, on)
     else:

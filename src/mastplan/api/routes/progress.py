@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mastplan.api.deps import DB, Authed
-from mastplan.api.schemas import ERRORS, NOT_FOUND
+from mastplan.api.schemas import ERRORS, NOT_FOUND, parse_day
 from mastplan.errors import NotFoundError
 from mastplan.registry.models import District, KeyArea
 
@@ -28,7 +28,6 @@ MAX_SCOPES = 50
 #: The forms of a scope: the city, a district's GB/T 2260 code, a phase year of the key areas.
 SCOPE = re.compile(r"city|\d{6}|phase:\d{4}", re.ASCII)
 #: The days a KPI may be asked for.
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 
 
 class Names(BaseModel):
@@ -95,14 +94,8 @@ def list_kpis(
     """Every KPI that has the scopes asked for, on a day: value, numerator, denominator, the
     target and whether it is met. A KPI without a scope's kind (a phase, say) is left out."""
     from mastplan.progress.kpis import KpiData, compute, load_kpis, scope_kind
-    from mastplan.sharing.calendar import today
 
-    try:
-        day = dt.date.fromisoformat(date) if date else today()
-    except ValueError:
-        raise HTTPException(422, f"date {date!r} is not a day (YYYY-MM-DD)") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise HTTPException(422, f"date must be between {FIRST_DAY} and {LAST_DAY}")
+    day = parse_day(date)
     scopes = list(dict.fromkeys(scope or ["city"]))
     bad = [s for s in scopes if not SCOPE.fullmatch(s)]
     if bad:
