@@ -77,7 +77,7 @@ def load_chongqing(
     with transaction(session):
         step("districts 区县")
         districts = load_districts()
-        census_year, population = load_district_population()
+        census_year, _, population = load_district_population()
         for row in districts.itertuples():
             people, people_source = population.get(row.code, (None, None))
             upsert_district(

@@ -305,6 +305,8 @@ def show_cmd(request_id: IdArg, user: UserOpt = None, database: DatabaseOpt = No
 
 def _print_cases(cases) -> None:
     """One paragraph per case: they carry long ids and sentences that a table would cut."""
+    from mastplan.sharing.cases import detail_lines
+
     console.print(f"{len(cases)} case(s)", style="bold")
     for c in cases:
         st = c.request.structure
@@ -312,8 +314,7 @@ def _print_cases(cases) -> None:
                       f"structure {st.external_id} ({st.owner.code})  opened "
                       f"{c.opened_at:%Y-%m-%d %H:%M} UTC by {c.opened_by}",
                       highlight=False)  # fmt: skip
-        for d in c.detail:
-            line = d.get("message") or ", ".join(f"{k} {v}" for k, v in d.items())
+        for line in detail_lines(c):
             console.print(f"    {line}", highlight=False)
         if c.outcome:
             console.print(f"    decided {c.outcome.value} by {c.decided_by}: {c.decision}",

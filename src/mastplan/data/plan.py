@@ -30,7 +30,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 import yaml
 
@@ -1103,16 +1103,19 @@ def load_cost_model(path: Path | None = None) -> CostModel:
         raise PlanDataError(source, str(exc).removeprefix(f"{source}: ")) from None
 
 
-@functools.lru_cache(maxsize=1)
-def load_district_population() -> tuple[int, dict[str, tuple[int | None, str | None]]]:
-    """Resident population of the districts at the 7th census (``district_population.yaml``).
+class Population(NamedTuple):
+    """The 7th census: its year, the city total, and per district ``(population, source)``
+    (``(None, None)`` where no sourced figure is known)."""
 
-    Returns
-    -------
-    tuple
-        The census year and, per district code, ``(population, source)``; ``(None, None)``
-        where no sourced figure is known.
-    """
+    census_year: int
+    city_total: int | None
+    districts: dict[str, tuple[int | None, str | None]]
+
+
+@functools.lru_cache(maxsize=1)
+def load_district_population() -> Population:
+    """Resident population of the city and its districts at the 7th census
+    (``district_population.yaml``)."""
     name = "district_population.yaml"
     data = _read(name)
     if not isinstance(data, dict) or not isinstance(data.get("districts"), list):
@@ -1128,4 +1131,5 @@ def load_district_population() -> tuple[int, dict[str, tuple[int | None, str | N
         if pop is not None and not row.get("source"):
             raise PlanDataError(_source(name), f"districts[{i}] ({code}): a figure needs a source")
         out[code] = (pop, row.get("source"))
-    return int(data["census_year"]), out
+    total = data.get("city_total")
+    return Population(int(data["census_year"]), int(total) if total else None, out)

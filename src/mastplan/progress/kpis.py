@@ -22,7 +22,7 @@ import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mastplan.data.plan import load_targets
+from mastplan.data.plan import load_district_population, load_targets
 from mastplan.errors import MastplanError
 from mastplan.progress.models import (
     ApplicationScenario,
@@ -33,7 +33,7 @@ from mastplan.progress.models import (
 )
 from mastplan.registry.audit import Actor, record
 from mastplan.registry.db import transaction
-from mastplan.registry.enums import AWAITING_ANSWER, KeyAreaCategory, StructureKind
+from mastplan.registry.enums import AWAITING_ANSWER, KeyAreaCategory, StructureKind, plain
 from mastplan.registry.models import (
     AuditEntry,
     District,
@@ -213,10 +213,6 @@ def _frame(session: Session, query) -> pd.DataFrame:
     return pd.DataFrame(session.execute(query).all(), columns=list(query.selected_columns.keys()))
 
 
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
-
-
 class KpiData:
     """The registry's dated facts as frames; the measures read only these."""
 
@@ -225,15 +221,15 @@ class KpiData:
                                        Site.structure_id, Site.on_air_on, Site.retired_on,
                                        Site.created_at))  # fmt: skip
         created = _day(sites.pop("created_at"))
-        sites["rat"] = sites["rat"].map(_value)
-        on_air_now = sites["status"].map(_value) == "on_air"
+        sites["rat"] = sites["rat"].map(plain)
+        on_air_now = sites["status"].map(plain) == "on_air"
         since = _day(sites["on_air_on"])
         sites["since"] = since.where(since.notna() | ~on_air_now, created)
         sites["retired_on"] = _day(sites["retired_on"])
         self.sites = sites
         self.structures = _frame(session, select(Structure.id, Structure.kind,
                                                  Structure.district_code))  # fmt: skip
-        self.structures["kind"] = self.structures["kind"].map(_value)
+        self.structures["kind"] = self.structures["kind"].map(plain)
         ten = _frame(session, select(Tenancy.structure_id, Tenancy.start_on, Tenancy.end_on,
                                      Tenancy.created_at))  # fmt: skip
         start = _day(ten["start_on"])
@@ -245,7 +241,7 @@ class KpiData:
                                     KeyArea.phase_year, KeyArea.district_code,
                                     KeyArea.target_coverage_fraction,
                                     KeyArea.target_continuity_fraction))  # fmt: skip
-        ka["category"] = ka["category"].map(_value)
+        ka["category"] = ka["category"].map(plain)
         self.key_areas = ka
         cov = _frame(session, select(CoverageResult.key_area_id, CoverageResult.as_of,
                                      CoverageResult.computed_at, CoverageResult.covered_fraction,
@@ -279,7 +275,8 @@ class KpiData:
         pop = _frame(session, select(District.code, District.population))
         self.population = {c: float(p) for c, p in zip(pop["code"], pop["population"],
                                                         strict=True) if pd.notna(p)}  # fmt: skip
-        self.city_population = _city_population()
+        total = load_district_population().city_total
+        self.city_population = float(total) if total else None
 
     def _request_history(self, session: Session) -> pd.DataFrame:
         """Each request's state after each of its audited writes, with the day it was made."""
@@ -296,13 +293,6 @@ class KpiData:
         where = _frame(session, select(SharingRequest.id, Structure.district_code)
                        .join(Structure, SharingRequest.structure_id == Structure.id))  # fmt: skip
         return hist.merge(where, how="left", left_on="request_id", right_on="id")
-
-
-def _city_population() -> float | None:
-    data = yaml.safe_load(
-        (DEFAULT_KPIS.parent / "district_population.yaml").read_text(encoding="utf-8")
-    )
-    return float(data["city_total"]) if data.get("city_total") else None
 
 
 # --- measures: (data, scope, day) -> (value, numerator, denominator, detail) ---------------------
@@ -406,7 +396,7 @@ def open_sharing_requests(data: KpiData, scope: str, day: pd.Timestamp) -> Measu
 def open_cases(data: KpiData, scope: str, day: pd.Timestamp) -> Measured:
     c = _in(data.cases, scope)
     live = c[(c["opened_on"] <= day) & (c["decided_on"].isna() | (c["decided_on"] > day))]
-    kinds = live["kind"].map(_value).value_counts().to_dict()
+    kinds = live["kind"].map(plain).value_counts().to_dict()
     return float(len(live)), float(len(live)), None, {"by_kind": kinds}
 
 

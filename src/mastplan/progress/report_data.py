@@ -24,7 +24,8 @@ from mastplan.progress.models import (
 )
 from mastplan.registry.models import District, KeyArea, SharingCase, Site, Structure
 from mastplan.reports.model import KpiLine, ReportData, ReportTable
-from mastplan.sharing.calendar import CST
+from mastplan.sharing.calendar import CST, as_utc, local_date
+from mastplan.sharing.cases import detail_lines
 
 __all__ = ["PLAN_START", "build_report_data"]
 
@@ -151,10 +152,9 @@ def _cases_table(session: Session, scope: str, day: dt.date) -> ReportTable:
     rows = []
     for case, structure, _district in session.execute(query).all():
         zh, en = kinds.get(case.kind.value, (case.kind.value, case.kind.value))
-        detail = "; ".join(d.get("message") or ", ".join(f"{k} {v}" for k, v in d.items())
-                           for d in case.detail)  # fmt: skip
         rows.append((str(case.id), f"{zh} / {en}", str(case.request_id), structure,
-                     case.opened_at.astimezone(CST).date().isoformat(), detail))  # fmt: skip
+                     local_date(as_utc(case.opened_at)).isoformat(),
+                     "; ".join(detail_lines(case))))  # fmt: skip
     return ReportTable(
         key="open_cases",
         title_zh="待处理协调案件",

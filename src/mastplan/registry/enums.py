@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
+
+
+def plain(value: Any) -> Any:
+    """An enum member as its stored string; anything else as it is."""
+    return getattr(value, "value", value)
 
 
 class OrgKind(StrEnum):

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mastplan.registry.enums import plain
 from mastplan.registry.models import (
     District,
     KeyArea,
@@ -16,10 +17,6 @@ from mastplan.registry.models import (
     Structure,
     Tenancy,
 )
-
-
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
 
 
 def status_summary(session: Session) -> dict[str, Any]:
@@ -50,11 +47,11 @@ def status_summary(session: Session) -> dict[str, Any]:
         entry = by_operator.setdefault(
             code, {"name_zh": name_zh, "name_en": name_en, "by_status": {}, "total": 0}
         )
-        entry["by_status"][_value(status)] = n
+        entry["by_status"][plain(status)] = n
         entry["total"] += n
     by_status: dict[str, int] = {}
     for _, _, _, status, n in sites:
-        by_status[_value(status)] = by_status.get(_value(status), 0) + n
+        by_status[plain(status)] = by_status.get(plain(status), 0) + n
     years = dict(
         session.execute(select(KeyArea.phase_year, func.count()).group_by(KeyArea.phase_year)).all()
     )
@@ -70,7 +67,7 @@ def status_summary(session: Session) -> dict[str, Any]:
             "total": sum(structures.values()),
             "synthetic": synthetic,
             "by_kind": {
-                _value(k): n for k, n in sorted(structures.items(), key=lambda kv: _value(kv[0]))
+                plain(k): n for k, n in sorted(structures.items(), key=lambda kv: plain(kv[0]))
             },
         },
         "sites": {

@@ -19,7 +19,14 @@ from sqlalchemy import ColumnElement, or_, select, true
 from mastplan.registry.enums import OrgKind, SiteStatus, UserRole
 from mastplan.registry.models import SharingRequest, Site, Structure, Tenancy, User
 
-__all__ = ["PUBLIC_SITE_STATUSES", "request_filter", "site_filter", "tenancy_filter"]
+__all__ = [
+    "FEE_ROLES",
+    "PUBLIC_SITE_STATUSES",
+    "request_filter",
+    "sees_fees",
+    "site_filter",
+    "tenancy_filter",
+]
 
 #: Sites in these states stand or stood on the air: anyone may see them.
 PUBLIC_SITE_STATUSES = frozenset({SiteStatus.BUILT, SiteStatus.ON_AIR, SiteStatus.RETIRED})
@@ -80,3 +87,12 @@ def site_filter(user: User) -> ColumnElement[bool]:
                 return true()
             return or_(public, Site.operator_id == org.id, _owned_by(Site.structure_id, org.id))
     raise AssertionError(user.role)  # pragma: no cover - the enum is closed
+
+
+#: Roles that see fee amounts: the parties to a request (operator, owner) and the regulator.
+FEE_ROLES = frozenset({UserRole.REGULATOR, UserRole.OPERATOR, UserRole.OWNER})
+
+
+def sees_fees(user: User) -> bool:
+    """Whether ``user`` may see the fee amounts of the requests it may see."""
+    return user.role in FEE_ROLES

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from functools import lru_cache
-from pathlib import Path
+from typing import Any
 
 import chinese_calendar
-import yaml
 
 from mastplan.errors import MastplanError
+from mastplan.io.yaml_files import load_yaml
 
 __all__ = [
     "CST",
@@ -73,22 +72,11 @@ def load_notices(path: str | None) -> Notices:
     """
     if not path:
         return {}
-    try:
-        version = Path(path).stat().st_mtime_ns
-    except OSError as exc:
-        raise MastplanError(f"{path}: cannot read the holiday notices: {exc.strerror}") from None
-    return _parse_notices(path, version)
+    return _notices(path, load_yaml(path, "the holiday notices") or {})
 
 
-@lru_cache(maxsize=8)
-def _parse_notices(path: str, _version: int) -> Notices:
-    """The notices file as of one version (its modification time): edits are picked up."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise MastplanError(f"{path}: cannot read the holiday notices: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise MastplanError(f"{path}: not valid YAML: {exc}") from None
+def _notices(path: str, data: Any) -> Notices:
+    """The notices of the file's content, checked."""
     if not isinstance(data, dict):
         raise MastplanError(f"{path}: must map years to their notices")
     out = {}

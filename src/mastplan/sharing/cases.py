@@ -27,6 +27,7 @@ from mastplan.sharing.calendar import CST, working_days
 
 __all__ = [
     "decide_case",
+    "detail_lines",
     "escalate_overdue",
     "list_cases",
     "open_case",
@@ -59,6 +60,12 @@ def open_case(
             actor,
             SharingCase(kind=kind, request_id=req.id, opened_by=actor.user, detail=detail),
         )
+
+
+def detail_lines(case: SharingCase) -> list[str]:
+    """A case's detail for people: each violation's sentence, or the facts of an overdue
+    answer as "key value" pairs."""
+    return [d.get("message") or ", ".join(f"{k} {v}" for k, v in d.items()) for d in case.detail]
 
 
 def _today_cst(now: dt.datetime | None) -> dt.date:

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mastplan.errors import MastplanError
+from mastplan.io.yaml_files import load_yaml
 
 __all__ = ["FeeItem", "FeePolicy", "Violation", "check_offer", "load_fee_policy"]
 
@@ -211,13 +210,7 @@ def load_fee_policy(path: str | Path | None = None) -> FeePolicy:
     """The fee policy of ``path``, else of the file ``MASTPLAN_FEE_POLICY`` names, else the
     packaged Chongqing policy."""
     path = Path(path or os.environ.get(FEE_POLICY_ENV) or DEFAULT_POLICY)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MastplanError(f"{path}: cannot read the fee policy: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise MastplanError(f"{path}: not valid YAML: {exc}") from None
-    return FeePolicy.from_mapping(data, str(path))
+    return FeePolicy.from_mapping(load_yaml(path, "the fee policy"), str(path))
 
 
 def check_offer(

@@ -32,6 +32,7 @@ from mastplan.registry.enums import (
     StructureStatus,
     TenancyStatus,
     UserRole,
+    plain,
 )
 from mastplan.registry.models import (
     AuditEntry,
@@ -45,15 +46,13 @@ from mastplan.registry.models import (
     TenancyPosition,
     User,
 )
-from mastplan.sharing.access import site_filter, tenancy_filter
+from mastplan.sharing.access import sees_fees, site_filter, tenancy_filter
 
 #: Most features on one page of structures or sites.
 MAX_PAGE = 5000
 DEFAULT_PAGE = 1000
 #: Largest id a cursor may name (the databases' 64-bit keys).
 MAX_ID = 2**63 - 1
-#: Roles that see fee amounts, also in the audit of a request (as ``routes.sharing``).
-FEE_ROLES = frozenset({UserRole.REGULATOR, UserRole.OPERATOR, UserRole.OWNER})
 
 
 router = APIRouter(tags=["registry"], responses=ERRORS)
@@ -126,10 +125,6 @@ Cursor = Annotated[
     Query(ge=0, le=MAX_ID, description="The previous page's next_cursor."),
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE:,}.")]
-
-
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
 
 
 # --- districts and key areas --------------------------------------------------------------------
@@ -320,10 +315,10 @@ def _structure_props(row, cls: type[StructureProps] = StructureProps, **extra) -
     (_, ext, name, kind, owner, district, _lon, _lat, height, mounts, payload, power, fibre,
      open_, status, synthetic, used) = row  # fmt: skip
     return cls(
-        external_id=ext, name=name, kind=_value(kind), owner=owner, district=district,
+        external_id=ext, name=name, kind=plain(kind), owner=owner, district=district,
         height_m=height, mount_positions=mounts, free_positions=max(mounts - int(used), 0),
         max_payload_kg=payload, available_power_kw=power, fibre=fibre, open_for_sharing=open_,
-        status=_value(status), synthetic=synthetic, **extra,
+        status=plain(status), synthetic=synthetic, **extra,
     )  # fmt: skip
 
 
@@ -479,7 +474,7 @@ def _site_props(row, cls: type[SiteProps] = SiteProps, **extra) -> SiteProps:
      on_air, retired, synthetic, _lon, _lat) = row  # fmt: skip
     return cls(
         external_id=ext, name=name, operator=op, structure=structure, district=district,
-        rat=_value(rat), band=band, status=_value(status), planned_on=planned,
+        rat=plain(rat), band=band, status=plain(status), planned_on=planned,
         approved_on=approved, built_on=built, on_air_on=on_air, retired_on=retired,
         synthetic=synthetic, **extra,
     )  # fmt: skip
@@ -656,7 +651,7 @@ def object_audit(
 
     entity, entity_id = obj.split(":", 1)
     user = who.user
-    redact = user.role not in FEE_ROLES
+    redact = not sees_fees(user)
     if user.role is not UserRole.REGULATOR:
         missing = NotFoundError(f"no audit entries of {obj!r}")
         if entity != "sharing_requests" or not entity_id.isdigit() or int(entity_id) > MAX_ID:

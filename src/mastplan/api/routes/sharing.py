@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 
 from mastplan.api.deps import DB, Authed
 from mastplan.api.schemas import ERRORS
-from mastplan.registry.enums import CaseOutcome, RequestState, UserRole
-from mastplan.registry.models import SharingCase, SharingRequest
+from mastplan.registry.enums import CaseOutcome, RequestState
+from mastplan.registry.models import SharingCase, SharingRequest, User
+from mastplan.sharing.access import sees_fees
 from mastplan.sharing.calendar import as_utc
 from mastplan.sharing.lifecycle import Action
 from mastplan.sharing.policy import FeeItem
@@ -27,8 +28,6 @@ router = APIRouter(prefix="/sharing", tags=["sharing"], responses=ERRORS)
 MAX_PAGE = 200
 #: Ids are 64-bit integers: anything larger is not an id.
 IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-#: Roles that see fee amounts: the parties to the request and the regulator.
-FEE_ROLES = frozenset({UserRole.REGULATOR, UserRole.OPERATOR, UserRole.OWNER})
 
 
 class FeeLine(BaseModel):
@@ -137,9 +136,9 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return None if moment is None else as_utc(moment)
 
 
-def _out(req: SharingRequest, role: UserRole) -> RequestOut:
+def _out(req: SharingRequest, user: User) -> RequestOut:
     booked = [p.position for p in req.tenancy.positions] if req.tenancy else []
-    fees = [FeeLine(**line) for line in req.fee_offer] if role in FEE_ROLES else None
+    fees = [FeeLine(**line) for line in req.fee_offer] if sees_fees(user) else None
     return RequestOut(
         id=req.id, state=req.state.value, version=req.version, operator=req.operator.code,
         structure=req.structure.external_id, owner=req.structure.owner.code,
@@ -177,7 +176,7 @@ def list_requests_endpoint(
                          before_id=cursor, limit=limit + 1)  # fmt: skip
     page = rows[:limit]
     return RequestPage(
-        items=[_out(r, who.user.role) for r in page],
+        items=[_out(r, who.user) for r in page],
         next_cursor=page[-1].id if len(rows) > limit else None,
     )
 
@@ -195,7 +194,7 @@ def file_request_endpoint(body: RequestIn, who: Authed, session: DB, response: R
     req = file_request(session, who.name, spec, submit=body.submit)
     response.headers["ETag"] = etag(req)
     response.headers["Location"] = f"/api/v1/sharing/requests/{req.id}"
-    return _out(req, who.user.role)
+    return _out(req, who.user)
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut,
@@ -206,7 +205,7 @@ def get_request_endpoint(request_id: IdPath, who: Authed, session: DB, response:
 
     req = get_request(session, who.name, request_id)
     response.headers["ETag"] = etag(req)
-    return _out(req, who.user.role)
+    return _out(req, who.user)
 
 
 @router.post(
@@ -231,7 +230,7 @@ def move_request_endpoint(
     req = act(session, who.name, request_id, action, reason=body.reason if body else None,
               if_version=if_match_version(if_match, request_id))  # fmt: skip
     response.headers["ETag"] = etag(req)
-    return _out(req, who.user.role)
+    return _out(req, who.user)
 
 
 @router.get("/cases", response_model=list[CaseOut])
