@@ -13,6 +13,11 @@ class NotFoundError(MastplanError):
     """A named object does not exist (or is not visible to the caller)."""
 
 
+class PermissionDeniedError(MastplanError):
+    """The caller may see the object but its role may not do this to it (HTTP 403). An object
+    the caller may not see raises :class:`NotFoundError` instead, never this."""
+
+
 class StaleVersionError(MastplanError):
     """The object changed since the caller read it (optimistic concurrency: HTTP 412)."""
 

@@ -7,7 +7,9 @@ free position near a key area on the map and asks for space on it; the street-li
 (the owner) reviews and approves it, one of its clerks being refused with 412 for acting on a
 stale copy; the regulator reads the dashboard and the cases. Every step asserts what is shown
 (texts in 中文 and English, states), and the database is checked at the end. Screenshots go to
-``tmp_path`` and are copied to ``test-artifacts/browser/``.
+``tmp_path`` and are copied to ``test-artifacts/browser/``. The fixtures (the app served, the
+browser, users, screenshots) are in ``conftest.py``; the other pages are walked through in
+``test_pages.py``.
 
 Needs Chromium at ``/usr/bin/chromium`` (``MASTPLAN_CHROMIUM`` to point elsewhere) and npm to
 build the bundle if it is missing or stale (``scripts/build-web.sh``); never downloads a browser.
@@ -15,27 +17,18 @@ build the bundle if it is missing or stale (``scripts/build-web.sh``); never dow
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import exists, select
 
 from mastplan.api.app import create_app
-from mastplan.api.security import set_password
-from mastplan.registry.audit import Actor
 from mastplan.registry.db import make_engine, session_factory
 from mastplan.registry.enums import CaseState, RequestState, StructureKind, StructureStatus
 from mastplan.registry.models import (
@@ -45,23 +38,10 @@ from mastplan.registry.models import (
     Structure,
     TenancyPosition,
 )
-from mastplan.registry.users import add_user
 from mastplan.sharing.policy import FeeItem
 from mastplan.sharing.requests import RequestSpec, file_request
-from mastplan.web import STATIC_DIR, TILE_URL_ENV, mount_web
+from mastplan.web import TILE_URL_ENV, mount_web
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = os.environ.get("MASTPLAN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "a browser test password"
 USERS = {
     "wang.cmcc": ("china-mobile", "operator"),
     "wu.lights": ("cq-street-lighting", "owner"),
@@ -69,30 +49,12 @@ USERS = {
     "li.reg": ("cq-cac", "regulator"),
 }
 KEY_AREA = "2019-jiefangbei-cbd"  # 解放碑商圈, Yuzhong: lamp poles all around
-TIMEOUT_MS = 20_000
 
 # Only SQLite: see the module doc. The backend fixture of tests/conftest.py takes the param.
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
-# --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def web_bundle() -> Path:
-    """The built UI: built now by scripts/build-web.sh if missing or older than web/."""
-    script = ROOT / "scripts" / "build-web.sh"
-    done = subprocess.run([str(script)], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"scripts/build-web.sh failed:\n{done.stdout}\n{done.stderr}"
-    index = STATIC_DIR / "index.html"
-    assert index.is_file(), f"no bundle at {index}"
-    return index
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# --- fixtures (the shared ones are in conftest.py) ---------------------------------------------
 
 
 @dataclass
@@ -107,14 +69,13 @@ class Site:
 
 
 @pytest.fixture
-def site(loaded_url: str, web_bundle: Path) -> Iterator[Site]:
+def site(
+    loaded_url: str, web_bundle: Path, serve: Callable[..., str], make_users
+) -> Iterator[Site]:
     """The API and the UI over a fresh loaded database with users that have passwords."""
+    make_users(loaded_url, USERS)
     engine = make_engine(loaded_url)
-    admin = Actor("browser-test", "test setup")
     with session_factory(engine)() as session:
-        for name, (org, role) in USERS.items():
-            add_user(session, admin, name, org, role)
-            set_password(session, admin, name, PASSWORD)
         pole = session.scalar(
             select(Structure.external_id)
             .join(Organisation, Structure.owner_id == Organisation.id)
@@ -138,76 +99,10 @@ def site(loaded_url: str, web_bundle: Path) -> Iterator[Site]:
 
     app = create_app(loaded_url, secure_cookies=False)
     assert mount_web(app), "mount_web found no bundle"
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield Site(f"http://127.0.0.1:{port}", loaded_url, rent_id, pole)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        app.state.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), (
-        f"no Chromium at {CHROMIUM}: install Debian's chromium (make test does) or set "
-        "MASTPLAN_CHROMIUM"
-    )
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class Shots:
-    """Screenshots into tmp_path, copied to test-artifacts/browser/."""
-
-    def __init__(self, where: Path) -> None:
-        self.where = where
-        self.n = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob("*.png"):  # the last run's only
-            old.unlink()
-
-    def __call__(self, page: Page, name: str, full_page: bool = False) -> None:
-        self.n += 1
-        path = self.where / f"{self.n:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
-        shutil.copyfile(path, ARTIFACTS / path.name)
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Shots:
-    return Shots(tmp_path)
+    yield Site(serve(app), loaded_url, rent_id, pole)
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def new_page(browser: Browser, errors: list[str]) -> Page:
-    """A page in a fresh browser context (its own cookies: its own session)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.on("pageerror", lambda exc: errors.append(f"{exc}"))
-    return page
-
-
-def log_in(page: Page, url: str, name: str) -> None:
-    page.goto(url + "/")
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("who")).to_contain_text(name)
 
 
 def map_loads(page: Page) -> int:
@@ -245,13 +140,11 @@ def free_lamp_pole_marker(page: Page):
 
 
 @sqlite_only
-def test_operator_requests_owner_approves_regulator_watches(
-    site: Site, browser: Browser, shots: Shots
-) -> None:
-    errors: list[str] = []
+def test_operator_requests_owner_approves_regulator_watches(site: Site, ui, shots) -> None:
+    errors = ui.errors
 
     # -- the operator: login page, errors in both languages --------------------------------------
-    op = new_page(browser, errors)
+    op = ui.page()
     op.goto(site.url + "/")
     expect(op.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(op.get_by_role("heading", name="登录")).to_be_visible()
@@ -276,7 +169,7 @@ def test_operator_requests_owner_approves_regulator_watches(
     expect(op.get_by_role("heading", name="登录")).to_be_visible()
 
     # -- the operator: the map, a key area, a lamp pole with a free position -----------------------
-    log_in(op, site.url, "wang.cmcc")
+    ui.log_in(op, site.url, "wang.cmcc")
     expect(op.get_by_role("heading", name="站址地图")).to_be_visible()
     expect(op.get_by_test_id("who")).to_contain_text("运营商")
     expect(op.locator("#map path.leaflet-interactive").first).to_be_attached()  # areas drawn
@@ -354,8 +247,8 @@ def test_operator_requests_owner_approves_regulator_watches(
     op.context.close()
 
     # -- the owner: two clerks of the street-lighting office open the request --------------------
-    owner = new_page(browser, errors)
-    log_in(owner, site.url, "wu.lights")
+    owner = ui.page()
+    ui.log_in(owner, site.url, "wu.lights")
     owner.get_by_role("link", name="共享申请").click()
     owner.get_by_role("link", name=f"打开申请 {request_id}").click()
     detail = owner.get_by_test_id("request-detail")
@@ -364,8 +257,8 @@ def test_operator_requests_owner_approves_regulator_watches(
     expect(detail).to_contain_text(pole)
     expect(detail).to_contain_text("电费（元/千瓦时）: 0.65")
 
-    other = new_page(browser, errors)
-    log_in(other, site.url, "qian.lights")
+    other = ui.page()
+    ui.log_in(other, site.url, "qian.lights")
     other.goto(f"{site.url}/#/sharing/{request_id}")
     other_detail = other.get_by_test_id("request-detail")
     expect(other_detail).to_have_attribute("data-state", "submitted")
@@ -409,8 +302,8 @@ def test_operator_requests_owner_approves_regulator_watches(
     owner.context.close()
 
     # -- the regulator: the dashboard and the cases ------------------------------------------------
-    reg = new_page(browser, errors)
-    log_in(reg, site.url, "li.reg")
+    reg = ui.page()
+    ui.log_in(reg, site.url, "li.reg")
     expect(reg.get_by_role("heading", name="指标看板（全市）")).to_be_visible()
     expect(reg.locator('nav a[aria-current="page"]')).to_have_text("指标看板")
     kpis = reg.get_by_test_id("kpis")
@@ -498,6 +391,19 @@ def test_mount_web_serves_the_bundle(db_url: str, web_bundle: Path, monkeypatch)
         assert config["tile_url"] == "https://{s}.tiles.example.cn/{z}/{x}/{y}.png"
         assert client.get("/assets/nothing-here.js").status_code == 404
         assert client.get("/api/v1/auth/me").status_code == 401  # the API is untouched
+
+        # the API docs page: Swagger UI from /assets, under the same strict CSP
+        docs = client.get("/api/v1/docs")
+        assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+        assert docs.headers["content-security-policy"] == csp
+        assert not re.search(r"(src|href)=\"(https?:)?//", docs.text), docs.text  # nothing outside
+        assert "<script>" not in docs.text  # no inline script
+        scripts = re.findall(r'<script src="(/assets/[^"]+\.js)"', docs.text)
+        assert len(scripts) == 2 and "swagger-ui-bundle" in scripts[0], docs.text
+        for path in [*scripts, *re.findall(r'href="(/assets/[^"]+)"', docs.text)]:
+            assert client.get(path).status_code == 200, path
+        assert client.get("/api/v1/openapi.json").status_code == 200
+        assert "/api/v1/docs" not in client.get("/api/v1/openapi.json").json()["paths"]
     app.state.engine.dispose()
 
 
@@ -512,5 +418,7 @@ def test_mount_web_without_bundle_says_how_to_build(tmp_path: Path, caplog, monk
         page = client.get("/")
         assert page.status_code == 503
         assert "scripts/build-web.sh" in page.text and "网页界面尚未构建" in page.text
+        docs = client.get("/api/v1/docs")  # the API docs page is part of the bundle
+        assert docs.status_code == 503 and docs.text == page.text
         assert client.get("/web-config.json").json() == {"tile_url": None, "tile_attribution": ""}
         assert client.get("/assets/index.js").status_code == 404

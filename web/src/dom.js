@@ -47,10 +47,18 @@ export function newId(prefix = "f") {
   return `${prefix}-${uid}`;
 }
 
-/** A labelled form field: label, control, and a slot for its error message. */
-export function field(labelText, control, { hint } = {}) {
+/**
+ * A labelled form field: label, control, and a slot for its error message (under the field,
+ * tied to the control by aria-describedby; the control gets aria-invalid while it shows).
+ * `required`: the control is marked required and the label says so (`requiredText`).
+ */
+export function field(labelText, control, { hint, required = false, requiredText = "*" } = {}) {
   const id = control.id || newId();
   control.id = id;
+  if (required) {
+    control.required = true;
+    control.setAttribute("aria-required", "true");
+  }
   const err = h("p", { class: "field-error", id: `${id}-error`, role: "alert", hidden: true });
   const described = [`${id}-error`];
   let hintEl = null;
@@ -59,8 +67,11 @@ export function field(labelText, control, { hint } = {}) {
     described.push(`${id}-hint`);
   }
   control.setAttribute("aria-describedby", described.join(" "));
-  const wrap = h("div", { class: "field" }, h("label", { for: id }, labelText), control, hintEl, err);
+  const label = h("label", { for: id }, labelText, required ? h("span", { class: "required" }, ` ${requiredText}`) : null);
+  const wrap = h("div", { class: "field" }, label, control, hintEl, err);
   control.addEventListener("input", () => wrap.setError(null));
+  control.addEventListener("change", () => wrap.setError(null));
+  wrap.control = control;
   wrap.setError = (message) => {
     if (message) {
       err.textContent = message;

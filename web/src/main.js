@@ -11,14 +11,34 @@ import { renderCases } from "./pages/cases.js";
 import { renderDashboard } from "./pages/dashboard.js";
 import { renderLogin } from "./pages/login.js";
 import { renderMap } from "./pages/map.js";
+import { renderMeetings } from "./pages/meetings.js";
+import { renderPlans } from "./pages/plans.js";
+import { renderReports } from "./pages/reports.js";
 import { renderSharing } from "./pages/sharing.js";
+import { renderSite } from "./pages/site.js";
+import { renderStructure } from "./pages/structure.js";
+import { renderTasks } from "./pages/tasks.js";
 
+// The pages by their route (#/KEY or #/KEY/ARG). `label`: in the navigation (for `roles`, or
+// everyone); without one the page is reached by links (a structure, a site). `parent`: the
+// navigation entry marked current on it.
 const PAGES = {
   map: { label: "nav.map", render: renderMap },
   sharing: { label: "nav.sharing", render: renderSharing },
   dashboard: { label: "nav.dashboard", render: renderDashboard },
   cases: { label: "nav.cases", render: renderCases },
+  plans: { label: "nav.plans", render: renderPlans, roles: ["regulator", "operator", "district", "viewer"] },
+  tasks: { label: "nav.tasks", render: renderTasks },
+  meetings: { label: "nav.meetings", render: renderMeetings },
+  reports: { label: "nav.reports", render: renderReports },
+  structures: { render: renderStructure, parent: "map" },
+  sites: { render: renderSite, parent: "map" },
 };
+
+function allowed(key, user) {
+  const p = PAGES[key];
+  return Boolean(p) && (!p.roles || p.roles.includes(user?.role));
+}
 
 const header = document.getElementById("top");
 const main = document.getElementById("main");
@@ -72,17 +92,19 @@ function renderHeader(user, page) {
     h(
       "ul",
       {},
-      Object.entries(PAGES).map(([key, p]) =>
-        h(
-          "li",
-          {},
+      Object.entries(PAGES)
+        .filter(([key, p]) => p.label && allowed(key, user))
+        .map(([key, p]) =>
           h(
-            "a",
-            { href: `#/${key}`, "aria-current": key === page ? "page" : false, "data-page": key },
-            t(p.label),
+            "li",
+            {},
+            h(
+              "a",
+              { href: `#/${key}`, "aria-current": key === page ? "page" : false, "data-page": key },
+              t(p.label),
+            ),
           ),
         ),
-      ),
     ),
   );
   const who = h(
@@ -133,22 +155,22 @@ async function render() {
     dispose = renderLogin(main, {
       notice,
       onLoggedIn: (u) => {
-        const wanted = PAGES[page] && page !== "login" ? page : homeOf(u);
-        navigate(wanted);
+        if (allowed(page, u)) navigate(page, arg);
+        else navigate(homeOf(u));
       },
     });
     return;
   }
-  const key = PAGES[page] ? page : homeOf(user);
-  if (!PAGES[page]) {
+  const key = allowed(page, user) ? page : homeOf(user);
+  if (key !== page) {
     history.replaceState(null, "", `#/${key}`);
   }
-  renderHeader(user, key);
+  renderHeader(user, PAGES[key].parent ?? key);
   main.className = `page page-${key}`;
   fill(main);
   if (notice) main.append(message("info", notice));
   try {
-    dispose = PAGES[key].render(main, { user, arg, navigate, toast }) || null;
+    dispose = PAGES[key].render(main, { user, arg: key === page ? arg : null, navigate, toast }) || null;
   } catch (exc) {
     console.error(exc);
     main.append(message("error", `${t("error.title")}: ${exc.message}`));

@@ -26,6 +26,8 @@ log = logging.getLogger("mastplan.api")
 
 #: Largest request body accepted (JSON); uploads have their own limit in the import endpoints.
 MAX_BODY_BYTES = 1_000_000
+#: The upload endpoint: its multipart body is limited by $MASTPLAN_MAX_UPLOAD_BYTES instead.
+UPLOAD_PATH = "/api/v1/imports"
 
 
 def _answer(status: int, detail: str, **extra) -> JSONResponse:
@@ -38,8 +40,19 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
     ``secure_cookies=False`` lets the session cookie travel over plain HTTP (a laptop on
     127.0.0.1); behind TLS keep the default.
     """
-    from mastplan.api.routes import auth, governance, jobs, progress, registry, sharing
+    from mastplan.api.routes import (
+        auth,
+        governance,
+        imports,
+        jobs,
+        plans,
+        progress,
+        registry,
+        sharing,
+    )
+    from mastplan.api.routes import coverage as coverage_runs
     from mastplan.jobs.runner import worker_lifespan
+    from mastplan.jobs.uploads import MULTIPART_SLACK, max_upload_bytes
     from mastplan.sharing.requests import FeePolicyError
 
     engine = make_engine(database_url)
@@ -50,7 +63,7 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
         description="Plan, share and track a city's 5G base-station sites. Every endpoint "
         "acts for the authenticated caller: what a user may not see does not exist for it.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served offline by mastplan.web (Swagger UI from the bundle)
         redoc_url=None,
         lifespan=worker_lifespan,  # the job worker runs while the server runs
     )
@@ -61,8 +74,11 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
         size = request.headers.get("content-length")
-        if size is not None and size.isdigit() and int(size) > MAX_BODY_BYTES:
-            return _answer(413, f"request body over {MAX_BODY_BYTES:,} bytes")
+        limit = MAX_BODY_BYTES
+        if request.method == "POST" and request.url.path == UPLOAD_PATH:
+            limit = max_upload_bytes() + MULTIPART_SLACK  # streamed and checked by the endpoint
+        if size is not None and size.isdigit() and int(size) > limit:
+            return _answer(413, f"request body over {limit:,} bytes")
         if "\x00" in request.url.path or "%00" in str(request.url.query):
             return _answer(422, "invalid request: a NUL character in the address")
         return await call_next(request)
@@ -122,6 +138,9 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
     app.include_router(registry.router, prefix="/api/v1")
     app.include_router(progress.router, prefix="/api/v1")
     app.include_router(jobs.router, prefix="/api/v1")
+    app.include_router(imports.router, prefix="/api/v1")
+    app.include_router(plans.router, prefix="/api/v1")
+    app.include_router(coverage_runs.router, prefix="/api/v1")
     app.include_router(governance.router, prefix="/api/v1")
     from mastplan.web import mount_web
 

@@ -28,11 +28,12 @@ import logging
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mastplan.errors import MastplanError
+from mastplan.errors import ImportValidationError, MastplanError
 from mastplan.jobs import service
 from mastplan.jobs.models import Job
 from mastplan.registry.audit import Actor
@@ -208,8 +209,18 @@ def run_coverage_job(ctx: JobContext) -> dict[str, Any]:
         ctx.progress(0.95, "keeping the key areas' statistics")
         kept = len(record_coverage(ctx.session, ctx.actor(), summary,
                                    as_of=options.as_of or today()))  # fmt: skip
+    overlay = None
+    if (ctx.out_dir / "rsrp_dbm.tif").is_file():
+        from mastplan.io.overlay import write_rsrp_overlay
+        from mastplan.registry.queries import area_by_code
+
+        ctx.progress(0.97, "drawing the map overlay")
+        boundary = area_by_code(ctx.session, p["area"]).boundary
+        ctx.session.commit()  # end the read
+        info = write_rsrp_overlay(ctx.out_dir, ctx.out_dir / "rsrp_dbm.tif", boundary)
+        overlay = {"png": "overlay.png", "bounds": info["bounds"], "legend": info["legend"]}
     return _jsonable({"area": summary.get("area"), "statistics": summary.get("statistics"),
-                      "recorded_key_areas": kept})  # fmt: skip
+                      "recorded_key_areas": kept, "overlay": overlay})  # fmt: skip
 
 
 def run_plan_job(ctx: JobContext) -> dict[str, Any]:
@@ -233,11 +244,36 @@ def run_plan_job(ctx: JobContext) -> dict[str, Any]:
 
     if p.get("phased"):
         summary = run_phased(ctx.session, ctx.out_dir, options, actor, say)
-        return _jsonable(summary)
+        years = summary.get("years") or []
+        n_sites = sum(y["sites"] for y in years)
+        n_new = sum(y["new_towers"] for y in years)
+        totals = {"sites": n_sites, "new_towers": n_new,
+                  "on_existing_structures": n_sites - n_new,
+                  "cost_yuan": sum(y["cost_yuan"] for y in years)}  # fmt: skip
+        feasible = all(y["feasible"] for y in years)
+        return _jsonable({**summary, "totals": totals, "feasible": feasible,
+                          "bbox": sites_bbox(ctx.out_dir)})  # fmt: skip
     summary = run_plan(ctx.session, p["area"], ctx.out_dir, options, actor, say)
     return _jsonable({"area": summary.get("area"), "totals": summary.get("totals"),
-                      "feasible": summary.get("feasible"),
+                      "feasible": summary.get("feasible"), "sharing": summary.get("sharing"),
+                      "bbox": sites_bbox(ctx.out_dir),
                       "recorded": bool(summary.get("recorded"))})  # fmt: skip
+
+
+def sites_bbox(folder: Path) -> list[float] | None:
+    """``[west, south, east, north]`` (WGS84) of the sites of every ``sites.csv`` under a plan
+    job's folder; ``None`` when it has none."""
+    import pandas as pd
+
+    files = sorted(folder.rglob("sites.csv"))
+    frames = [f for f in (pd.read_csv(p, usecols=["lon_deg", "lat_deg"]) for p in files) if len(f)]
+    if not frames:
+        return None
+    both = pd.concat(frames, ignore_index=True).dropna()
+    if both.empty:
+        return None
+    return [float(both["lon_deg"].min()), float(both["lat_deg"].min()),
+            float(both["lon_deg"].max()), float(both["lat_deg"].max())]  # fmt: skip
 
 
 def run_import(ctx: JobContext) -> dict[str, Any]:
@@ -250,21 +286,80 @@ def run_import(ctx: JobContext) -> dict[str, Any]:
     path = (base / p["file"]).resolve()
     if path.parent != base or not path.is_file():
         raise MastplanError(f"no file {p['file']!r} in the uploads folder")
-    total = None
-    if (p.get("format") or path.suffix.lstrip(".").lower()) == "csv":
-        with path.open("rb") as f:
-            total = max(1, sum(1 for _ in f) - 1)
-    done = 0
-    ctx.progress(0.0, f"importing {p['file']}")
+    shown = p.get("original_name") or p["file"]  # the name people know the file by
+    fmt = p.get("format")
+    with tempfile.TemporaryDirectory(prefix="mastplan-import-") as scratch:
+        source = path
+        if (fmt or path.suffix.lstrip(".").lower()) == "xlsx":
+            ctx.progress(0.0, f"reading the workbook {shown}")
+            source = xlsx_to_csv(path, Path(scratch) / f"{path.stem}.csv", p["layer"])
+            fmt = "csv"
+        total = None
+        if (fmt or source.suffix.lstrip(".").lower()) == "csv":
+            with source.open("rb") as f:
+                total = max(1, sum(1 for _ in f) - 1)
+        done = 0
+        ctx.progress(0.0, f"importing {shown}")
 
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        ctx.progress(min(0.99, done / total) if total else None, f"{done:,} records")
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            ctx.progress(min(0.99, done / total) if total else None, f"{done:,} records")
 
-    result = import_layer(ctx.session, ctx.actor(), path, p["layer"], p.get("format"),
-                          dry_run=bool(p.get("dry_run")), progress=step)  # fmt: skip
-    return _jsonable(result.as_dict())
+        try:
+            result = import_layer(ctx.session, ctx.actor(), source, p["layer"], fmt,
+                                  dry_run=bool(p.get("dry_run")), progress=step)  # fmt: skip
+        except ImportValidationError as exc:  # name the file as the uploader knows it
+            raise ImportValidationError(
+                [replace(e, file=shown) for e in exc.errors], exc.total_errors
+            ) from None
+        except MastplanError as exc:
+            raise MastplanError(str(exc).replace(str(source), shown)) from None
+    return _jsonable({**result.as_dict(), "file": shown, "stored_as": p["file"]})
+
+
+def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> Path:
+    """The sheet named ``sheet`` (any case; else the first) of an .xlsx workbook as a UTF-8
+    CSV at ``dest``, row by row (the workbook is read in streaming mode). Numbers are written
+    as they are, dates as ISO dates, booleans as ``true``/``false``, empty cells empty."""
+    import csv
+    import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise MastplanError(f"{path.name}: not a readable .xlsx workbook: {exc}") from None
+    try:
+        names = {n.lower(): n for n in book.sheetnames}
+        if not names:
+            raise MastplanError(f"{path.name}: the workbook has no sheet")
+        ws = book[names.get((sheet or "").lower(), book.sheetnames[0])]
+        with dest.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            for row in ws.iter_rows(values_only=True):
+                cells = ["" if v is None else _cell_text(v) for v in row]
+                while cells and cells[-1] == "":
+                    cells.pop()
+                if cells:
+                    writer.writerow(cells)
+    finally:
+        book.close()
+    return dest
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 register_kind("report", run_report)

@@ -56,6 +56,7 @@ __all__ = [
     "heartbeat",
     "list_jobs",
     "mark_cancelled",
+    "may_import",
     "recover",
     "register_kind",
     "release",
@@ -172,8 +173,11 @@ class ImportParams(_Params):
 
     file: str = Field(min_length=1, max_length=255)
     layer: Literal["structures", "sites"]
-    format: Literal["csv", "geojson", "gpkg", "opencellid"] | None = None
+    format: Literal["csv", "geojson", "gpkg", "opencellid", "xlsx"] | None = None
     dry_run: bool = False
+    original_name: str | None = Field(
+        default=None, max_length=255, description="The uploader's name of the file (display)."
+    )
 
 
 def _parse(model: type[_Params], kind: str, params: dict[str, Any]) -> _Params:
@@ -243,12 +247,16 @@ def _validate_plan(session: Session, user: User, params: dict[str, Any]) -> dict
     return _dump(p)
 
 
-def _validate_import(session: Session, user: User, params: dict[str, Any]) -> dict[str, Any]:
-    p = _parse(ImportParams, "import", params)
-    assert isinstance(p, ImportParams)
+def _may_import(user: User) -> None:
     if user.role is not UserRole.REGULATOR:
         raise MastplanError(f"only the regulator imports registry layers; {user.name} is a "
                             f"{user.role.value}")  # fmt: skip
+
+
+def _validate_import(session: Session, user: User, params: dict[str, Any]) -> dict[str, Any]:
+    p = _parse(ImportParams, "import", params)
+    assert isinstance(p, ImportParams)
+    _may_import(user)
     name = p.file
     if "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
         raise MastplanError(f"params.file: a plain file name in the uploads folder, not {name!r}")
@@ -323,6 +331,18 @@ def submit(
                   user_id=user.id, organisation=user.organisation.code, queued_at=_now(),
                   cancel_requested=False, message="queued")  # fmt: skip
         return crud.create(session, actor, job)
+
+
+def may_import(session: Session, user_name: str) -> None:
+    """Raise :class:`MastplanError` unless ``user_name`` may submit ``import`` jobs (what
+    :func:`submit` checks, before an upload is received); ends the read."""
+    user, _ = acting(session, user_name)
+    try:
+        if user.role is UserRole.VIEWER:
+            raise MastplanError(f"{user.name} is a viewer and cannot submit jobs")
+        _may_import(user)
+    finally:
+        session.commit()
 
 
 def get_job(session: Session, user_name: str, job_id: int) -> Job:

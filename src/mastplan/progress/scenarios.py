@@ -1,6 +1,11 @@
 """Service functions for application scenarios (示范应用场景): upsert by code, look up, list,
 link enterprises. Every write runs in a transaction and leaves audit entries; single records go
-through the same rules as an imported file (:mod:`mastplan.progress.registry_rules`)."""
+through the same rules as an imported file (:mod:`mastplan.progress.registry_rules`).
+
+Through the API (:func:`create_scenario_as`, :func:`edit_scenario`, and the enterprises'
+counterparts) the regulator's and the district governments' users write scenarios and
+enterprises (:data:`WRITER_ROLES`); everyone reads them. A scenario's version moves when its
+columns or its set of enterprises change."""
 
 from __future__ import annotations
 
@@ -13,21 +18,27 @@ import pandas as pd
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from mastplan.errors import ImportValidationError, NotFoundError
+from mastplan.errors import ImportValidationError, MastplanError, NotFoundError
 from mastplan.progress.enums import ScenarioCategory, ScenarioStatus
 from mastplan.progress.models import ApplicationScenario, Enterprise, ScenarioEnterprise
 from mastplan.progress.registry_rules import ProgressLookups, choice, prepare_scenarios
 from mastplan.registry import crud
 from mastplan.registry.audit import Actor
 from mastplan.registry.db import transaction
+from mastplan.registry.enums import UserRole
 from mastplan.registry.fields import RowErrors
-from mastplan.registry.models import Organisation
+from mastplan.registry.models import Organisation, User
+from mastplan.registry.users import acting
 
 __all__ = [
+    "WRITER_ROLES",
     "count_in_operation",
+    "create_scenario_as",
+    "edit_scenario",
     "get_scenario",
     "link_enterprises",
     "list_scenarios",
+    "require_writer",
     "upsert_scenario",
     "write_scenario",
 ]
@@ -36,6 +47,15 @@ __all__ = [
 SCENARIO_COLUMNS = ("code", "name_zh", "name_en", "category", "district_code", "lon_deg",
                     "lat_deg", "status", "year", "in_operation_on", "ended_on", "demo", "source",
                     "notes")  # fmt: skip
+#: The roles whose users create and change scenarios and enterprises through the API.
+WRITER_ROLES = frozenset({UserRole.REGULATOR, UserRole.DISTRICT})
+
+
+def require_writer(user: User, what: str) -> None:
+    """Only the regulator's and the district governments' users (:data:`WRITER_ROLES`)."""
+    if user.role not in WRITER_ROLES:
+        raise MastplanError(f"{user.name} is a {user.role.value} and cannot {what}: only the "
+                            "regulator and the district governments can")  # fmt: skip
 
 
 def get_scenario(session: Session, code: str) -> ApplicationScenario:
@@ -59,8 +79,9 @@ def _enterprise_ids(session: Session, codes: Sequence[str]) -> dict[str, int]:
 
 def _set_links(
     session: Session, actor: Actor, scenario: ApplicationScenario, enterprise_ids: Sequence[int]
-) -> None:
-    """Make the scenario's enterprises exactly ``enterprise_ids``: audited creates and deletes."""
+) -> bool:
+    """Make the scenario's enterprises exactly ``enterprise_ids``: audited creates and deletes.
+    Whether anything changed."""
     current = {
         link.enterprise_id: link
         for link in session.scalars(
@@ -68,6 +89,7 @@ def _set_links(
         )
     }
     wanted = list(dict.fromkeys(enterprise_ids))
+    changed = set(wanted) != set(current)
     for eid in wanted:
         if eid not in current:
             crud.create(session, actor, ScenarioEnterprise(scenario_id=scenario.id,
@@ -76,6 +98,7 @@ def _set_links(
         if eid not in wanted:
             crud.delete(session, actor, link)
     session.expire(scenario, ["enterprises"])
+    return changed
 
 
 def write_scenario(
@@ -95,7 +118,7 @@ def write_scenario(
     obj = session.scalar(
         select(ApplicationScenario).where(ApplicationScenario.code == columns["code"])
     )
-    created = obj is None
+    created, version = obj is None, None if obj is None else obj.version
     if obj is None:
         obj = crud.create(session, actor, ApplicationScenario(**columns))
     else:
@@ -106,7 +129,9 @@ def write_scenario(
         missing = [c for c in codes if c not in ids]
         if missing:
             raise NotFoundError(f"no enterprise {missing[0]!r}")
-        _set_links(session, actor, obj, [ids[c] for c in codes])
+        changed = _set_links(session, actor, obj, [ids[c] for c in codes])
+        if changed and not created and obj.version == version:
+            crud.touch(session, obj)  # its enterprises are part of it: a new version
     return obj, created
 
 
@@ -184,8 +209,74 @@ def link_enterprises(
                 )
             )
             wanted = [*current, *wanted]
-        _set_links(session, actor, scenario, wanted)
+        if _set_links(session, actor, scenario, wanted):
+            crud.touch(session, scenario)
         return scenario
+
+
+def _record(obj: ApplicationScenario) -> dict[str, Any]:
+    """A scenario's record in the import fields (its links not included)."""
+    record = {k: getattr(obj, k) for k in SCENARIO_COLUMNS}
+    record["category"], record["status"] = str(obj.category), str(obj.status)
+    return record
+
+
+def _with_links(record: dict[str, Any]) -> dict[str, Any]:
+    """``enterprises`` as the import's ``;``-separated codes (left out when not given)."""
+    record = dict(record)
+    links = record.pop("enterprises", None)
+    if links is not None:
+        record["enterprises"] = links if isinstance(links, str) else ";".join(links)
+    return record
+
+
+def create_scenario_as(
+    session: Session,
+    user_name: str,
+    record: Mapping[str, Any],
+    *,
+    reason: str | None = None,
+    source: str = "<input>",
+) -> ApplicationScenario:
+    """Create a scenario from a record of the import fields (``enterprises``: codes) as the
+    registered user ``user_name`` (:func:`require_writer`); one audited transaction."""
+    with transaction(session):
+        user, actor = acting(session, user_name, reason)
+        require_writer(user, "create scenarios")
+        values = _checked(session, _with_links(dict(record)), source)
+        taken = select(ApplicationScenario.id).where(ApplicationScenario.code == values["code"])
+        if session.scalar(taken) is not None:
+            raise MastplanError(f"a scenario {values['code']!r} exists")
+        return write_scenario(session, actor, values)[0]
+
+
+def edit_scenario(
+    session: Session,
+    user_name: str,
+    code: str,
+    changes: Mapping[str, Any],
+    *,
+    if_version: int | None = None,
+    reason: str | None = None,
+    source: str = "<input>",
+) -> ApplicationScenario:
+    """Change fields of scenario ``code`` as the registered user ``user_name``
+    (:func:`require_writer`), optionally only if it is still at ``if_version``; the merged
+    record must pass the import's rules. ``enterprises`` (codes), when given, replaces its
+    links. One audited transaction."""
+    with transaction(session):
+        user, actor = acting(session, user_name, reason)
+        require_writer(user, f"change scenario {code}")
+        obj = crud.locked(
+            session, select(ApplicationScenario).where(ApplicationScenario.code == code)
+        )
+        if obj is None:
+            raise NotFoundError(f"no scenario {code!r}")
+        crud.check_version(obj, if_version, f"scenario {code}")
+        if changes.get("code", code) != code:
+            raise MastplanError("code is the scenario's key and cannot be changed")
+        values = _checked(session, _with_links({**_record(obj), **changes}), source)
+        return write_scenario(session, actor, values)[0]
 
 
 def _filtered(

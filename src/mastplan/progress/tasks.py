@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from mastplan.data.plan import load_organisations, load_tasks
-from mastplan.errors import MastplanError, NotFoundError, StaleVersionError
+from mastplan.errors import MastplanError, NotFoundError
 from mastplan.progress.enums import TaskStatus, UnitRole
 from mastplan.progress.models import Milestone, PlanTask, ProgressUpdate, TaskUnit
 from mastplan.registry import crud
@@ -455,10 +455,7 @@ def post_task_update(
         user, actor = acting(session, user_name, reason)
         task = get_task(session, task_code, lock=True)
         _require_task_writer(user, task, f"post an update on task {task.code}")
-        if if_version is not None and task.version != if_version:
-            raise StaleVersionError(
-                f"task {task.code} is at version {task.version}, not {if_version}: read it again"
-            )
+        crud.check_version(task, if_version, f"task {task.code}")
         milestone = None
         if milestone_id is not None:
             milestone = session.get(Milestone, milestone_id)

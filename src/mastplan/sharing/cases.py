@@ -29,6 +29,7 @@ __all__ = [
     "decide_case",
     "detail_lines",
     "escalate_overdue",
+    "get_case",
     "list_cases",
     "open_case",
     "overdue_requests",
@@ -126,6 +127,26 @@ def list_cases(
     return list(session.scalars(query.order_by(SharingCase.id)))
 
 
+def _visible_case(session: Session, user: User, case_id: int, *, lock: bool = False):
+    query = (
+        select(SharingCase)
+        .join(SharingRequest)
+        .where(SharingCase.id == case_id, request_filter(user))
+    )
+    if lock:  # the regulator's clerks deciding one case take turns, on a fresh row
+        query = query.with_for_update(of=SharingCase).execution_options(populate_existing=True)
+    case = session.scalar(query)
+    if case is None:
+        raise NotFoundError(f"no case {case_id}")
+    return case
+
+
+def get_case(session: Session, user_name: str, case_id: int) -> SharingCase:
+    """Case ``case_id`` as ``user_name`` sees it: "not found" unless it may see its request."""
+    user, _ = acting(session, user_name)
+    return _visible_case(session, user, case_id)
+
+
 def decide_case(
     session: Session,
     user_name: str,
@@ -133,20 +154,20 @@ def decide_case(
     outcome: CaseOutcome | str,
     decision: str,
     now: dt.datetime | None = None,
+    *,
+    if_version: int | None = None,
 ) -> SharingCase:
-    """The regulator's decision on an open case (upheld or dismissed, with its text)."""
+    """The regulator's decision on an open case (upheld or dismissed, with its text).
+
+    With ``if_version``, only if the case is still at that version (read under the row lock),
+    else :class:`~mastplan.errors.StaleVersionError`."""
     if not decision.strip():
         raise MastplanError("a decision needs its text")
     with transaction(session):
         user, actor = acting(session, user_name, decision)
-        case = session.scalar(
-            select(SharingCase)
-            .join(SharingRequest)
-            .where(SharingCase.id == case_id, request_filter(user))
-        )
-        if case is None:
-            raise NotFoundError(f"no case {case_id}")
+        case = _visible_case(session, user, case_id, lock=True)
         _require_regulator(user, "decides cases")
+        crud.check_version(case, if_version, f"sharing case {case_id}")
         if case.state is not CaseState.OPEN:
             raise MastplanError(f"case {case_id} was decided already ({case.outcome.value})")
         return crud.update(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mastplan.errors import MastplanError, NotFoundError, StaleVersionError
+from mastplan.errors import MastplanError, NotFoundError
 from mastplan.registry import crud
 from mastplan.registry.audit import Actor
 from mastplan.registry.db import transaction
@@ -331,10 +331,7 @@ def waive_fee(
 
 
 def _check_version(req: SharingRequest, if_version: int | None) -> None:
-    if if_version is not None and req.version != if_version:
-        raise StaleVersionError(
-            f"sharing request {req.id} is at version {req.version}, not {if_version}: read it again"
-        )
+    crud.check_version(req, if_version, f"sharing request {req.id}")
 
 
 def _visible(

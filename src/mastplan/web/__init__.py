@@ -2,10 +2,13 @@
 API app.
 
 ``mount_web(app)`` serves ``static/index.html`` at ``/`` and the hashed bundle files under
-``/assets``, and ``/web-config.json`` with the UI's settings (the optional basemap tile URL from
+``/assets``, ``/web-config.json`` with the UI's settings (the optional basemap tile URL from
 ``MASTPLAN_TILE_URL``; without it the map draws only our own vector layers and fetches nothing
-from outside). When the bundle was not built, ``/`` answers 503 with a page that says how to
-build it, and a warning is logged once at mount time; the API keeps working.
+from outside), and the API docs page at ``/api/v1/docs`` (``static/api-docs.html``: Swagger UI
+copied into the bundle from the npm package ``swagger-ui-dist``, over ``/api/v1/openapi.json``;
+FastAPI's own docs page would load it from a CDN). When the bundle was not built, ``/`` and
+``/api/v1/docs`` answer 503 with a page that says how to build it, and a warning is logged once
+at mount time; the API keeps working.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-__all__ = ["STATIC_DIR", "TILE_ATTRIBUTION_ENV", "TILE_URL_ENV", "bundle_built", "mount_web"]
+__all__ = [
+    "API_DOCS_PATH",
+    "STATIC_DIR",
+    "TILE_ATTRIBUTION_ENV",
+    "TILE_URL_ENV",
+    "bundle_built",
+    "mount_web",
+]
 
 log = logging.getLogger("mastplan.web")
 
@@ -29,6 +39,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: An XYZ tile URL template for a basemap (e.g. an intranet tile server), and its attribution.
 TILE_URL_ENV = "MASTPLAN_TILE_URL"
 TILE_ATTRIBUTION_ENV = "MASTPLAN_TILE_ATTRIBUTION"
+#: Where the API docs page is served (the app's ``docs_url`` is ``None``).
+API_DOCS_PATH = "/api/v1/docs"
 
 _NOT_BUILT = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -40,14 +52,15 @@ code{{background:#eef2f6;padding:.1rem .3rem}}</style></head><body>
 <code>scripts/build-web.sh</code>（需要 Node.js 20.19 以上和 npm），然后重启服务。</p>
 <p>There is no <code>index.html</code> in <code>{static}</code>. Run
 <code>scripts/build-web.sh</code> in the repository (it needs Node.js 20.19+ and npm), then
-restart the server. The REST API works meanwhile: <a href="/api/v1/docs">/api/v1/docs</a>.</p>
+restart the server. The REST API works meanwhile; its description is at
+<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p>
 </body></html>
 """
 
 
-def bundle_built(static_dir: Path = STATIC_DIR) -> bool:
-    """Whether the bundle's ``index.html`` is there."""
-    return (static_dir / "index.html").is_file()
+def bundle_built(static_dir: Path = STATIC_DIR, page: str = "index.html") -> bool:
+    """Whether the bundle's ``index.html`` (or another of its pages) is there."""
+    return (static_dir / page).is_file()
 
 
 def _tile_source(url: str) -> str | None:
@@ -102,12 +115,20 @@ def mount_web(
         log.warning("web UI not built: no %s; run scripts/build-web.sh (the API still works)",
                     static / "index.html")  # fmt: skip
 
+    def page(name: str) -> Response:
+        if not bundle_built(static) or not bundle_built(static, name):
+            text = _NOT_BUILT.format(static=html.escape(str(static)))
+            return HTMLResponse(text, status_code=503, headers={"Cache-Control": "no-store"})
+        return FileResponse(static / name, media_type="text/html", headers=headers)
+
     @app.get("/", include_in_schema=False)
     def index() -> Response:
-        if not bundle_built(static):
-            page = _NOT_BUILT.format(static=html.escape(str(static)))
-            return HTMLResponse(page, status_code=503, headers={"Cache-Control": "no-store"})
-        return FileResponse(static / "index.html", media_type="text/html", headers=headers)
+        return page("index.html")
+
+    @app.get(API_DOCS_PATH, include_in_schema=False)
+    def api_docs() -> Response:
+        # Swagger UI and its init script from /assets: the same strict CSP as the UI's
+        return page("api-docs.html")
 
     @app.get("/web-config.json", include_in_schema=False)
     def web_config() -> JSONResponse:

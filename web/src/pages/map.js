@@ -7,9 +7,10 @@ import "leaflet.markercluster";
 
 import { api } from "../api.js";
 import { h, field, fill, message } from "../dom.js";
-import { nameOf, num, t, tOr, when } from "../i18n.js";
+import { lang, nameOf, num, t, tOr, when } from "../i18n.js";
 import { loadWebConfig } from "../config.js";
 import { showError } from "../errors.js";
+import { requestForm } from "../request-form.js";
 
 /** Structures are fetched from this zoom on (the city is 82,000 km²). */
 export const STRUCTURE_MIN_ZOOM = 13;
@@ -28,7 +29,6 @@ export const KIND_COLOURS = {
   rooftop: "#455a64",
   smart_pole: "#00838f",
 };
-const FEE_ITEMS = ["space_rent", "electricity", "maintenance"];
 
 /** A cluster: how many structures, and how many free positions they have between them. */
 function clusterIcon(group) {
@@ -45,7 +45,7 @@ function clusterIcon(group) {
 }
 
 // What survives a re-render (language switch, coming back to the page).
-const kept = { center: null, zoom: null, selected: null, keyArea: "", freeOnly: false };
+const kept = { center: null, zoom: null, selected: null, keyArea: "", freeOnly: false, coverage: "" };
 const cache = { districts: null, keyAreas: null };
 
 function phaseColour(year) {
@@ -140,7 +140,32 @@ export function renderMap(container, { user, navigate, toast }) {
     "data-testid": "structure-detail",
     hidden: true,
   });
-  const side = h("aside", { class: "side", "aria-label": t("map.title") }, h("h1", {}, t("map.title")), keyAreaForm, detail, listSection, legend);
+  // coverage runs: one finished run's raster over the map, with its legend
+  const coverageSelect = h(
+    "select",
+    { name: "coverage-run", "data-testid": "coverage-select" },
+    h("option", { value: "" }, t("coverage.none")),
+  );
+  const coverageNote = h("div", { class: "coverage-note", "aria-live": "polite" });
+  const coverageLegend = h("div", { class: "coverage-legend", "data-testid": "coverage-legend" });
+  const coverageSection = h(
+    "section",
+    { class: "coverage-control", "aria-labelledby": "coverage-title", "data-testid": "coverage-control" },
+    h("h2", { id: "coverage-title" }, t("coverage.title")),
+    field(t("coverage.choose"), coverageSelect),
+    coverageNote,
+    coverageLegend,
+  );
+  const side = h(
+    "aside",
+    { class: "side", "aria-label": t("map.title") },
+    h("h1", {}, t("map.title")),
+    keyAreaForm,
+    detail,
+    listSection,
+    legend,
+    coverageSection,
+  );
   fill(container, h("div", { class: "map-layout" }, h("div", { class: "map-wrap" }, mapEl, notes), side));
 
   // --- the map -------------------------------------------------------------------------------
@@ -155,6 +180,7 @@ export function renderMap(container, { user, navigate, toast }) {
   L.control.zoom({ zoomInTitle: t("map.zoomIn"), zoomOutTitle: t("map.zoomOut") }).addTo(map);
   map.createPane("districts").style.zIndex = 350;
   map.createPane("keyAreas").style.zIndex = 420;
+  map.createPane("coverage").style.zIndex = 410; // above the districts, under the key areas
 
   const districtLayer = L.geoJSON(null, {
     pane: "districts",
@@ -462,116 +488,96 @@ export function renderMap(container, { user, navigate, toast }) {
     if (user.role !== "operator") body = h("p", { class: "hint" }, t("structure.onlyOperators"));
     else if (!p.open_for_sharing) body = message("info", t("structure.notOpen"));
     else if (free < 1) body = message("info", t("structure.noFree"));
-    else body = requestForm(p, free);
+    else body = requestForm(p, free, { toast });
     fill(
       detail,
       h("div", { class: "detail-head" }, h("h2", { id: "structure-title", tabindex: -1 }, t("structure.title", { id: p.external_id })), closeBtn),
       h("dl", { class: "facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+      h(
+        "p",
+        {},
+        h(
+          "a",
+          { href: `#/structures/${encodeURIComponent(p.external_id)}`, class: "button-link", "data-testid": "structure-details-link" },
+          t("structure.details"),
+        ),
+      ),
       body,
     );
     detail.hidden = false;
     if (focus) detail.querySelector("h2")?.focus();
   }
 
-  function numberInput(name, value, attrs = {}) {
-    return h("input", { type: "number", name, value, inputmode: "decimal", min: 0, step: "any", ...attrs });
+  // --- coverage runs ------------------------------------------------------------------------------
+  let coverageRuns = [];
+  let coverageLayer = null;
+
+  function coverageLabel(run) {
+    const area = cache.keyAreas?.features?.find((f) => (f.properties.code ?? f.id) === run.area);
+    const district = cache.districts?.features?.find((f) => (f.properties.code ?? f.id) === run.area);
+    const name = area ? nameOf(area.properties) : district ? nameOf(district.properties) : run.area;
+    return t("coverage.run", { id: run.id, area: name ?? "—", date: when(run.as_of || run.finished_at) });
   }
 
-  function requestForm(p, free) {
-    const count = numberInput("position_count", 1, { min: 1, max: free, step: 1, inputmode: "numeric" });
-    const payload = numberInput("payload_kg", 20);
-    const power = numberInput("power_kw", 0.5);
-    const fees = Object.fromEntries(FEE_ITEMS.map((item) => [item, numberInput(`fee_${item}`, "")]));
-    const fCount = field(t("request.positions"), count);
-    const fPayload = field(t("request.payload"), payload);
-    const fPower = field(t("request.power"), power);
-    const fFees = Object.fromEntries(FEE_ITEMS.map((item) => [item, field(t(`request.fee.${item}`), fees[item])]));
-    const status = h("div", { class: "form-status", "aria-live": "assertive", "data-testid": "request-status" });
-    const submit = h("button", { type: "submit", class: "primary" }, t("request.submit"));
-    const form = h(
-      "form",
-      { class: "request-form", novalidate: true, "aria-labelledby": "request-title", "data-testid": "request-form" },
-      h("h3", { id: "request-title" }, t("request.title")),
-      fCount,
-      fPayload,
-      fPower,
-      h(
-        "fieldset",
-        {},
-        h("legend", {}, t("request.fees")),
-        h("p", { class: "hint" }, t("request.feeHint")),
-        FEE_ITEMS.map((item) => fFees[item]),
-      ),
-      status,
-      h("div", { class: "actions" }, submit),
-    );
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      fill(status);
-      let ok = true;
-      const n = Number(count.value);
-      if (!Number.isInteger(n) || n < 1 || n > free) {
-        fCount.setError(t("request.invalid.positions", { max: free }));
-        ok = false;
-      } else fCount.setError(null);
-      const numbers = [
-        [fPayload, payload, t("request.payload")],
-        [fPower, power, t("request.power")],
-        ...FEE_ITEMS.map((item) => [fFees[item], fees[item], t(`request.fee.${item}`), true]),
-      ];
-      for (const [f, input, label, optional] of numbers) {
-        const raw = input.value.trim();
-        const bad = optional && raw === "" ? false : !(raw !== "" && Number.isFinite(Number(raw)) && Number(raw) >= 0);
-        f.setError(bad ? t("request.invalid.number", { field: label }) : null);
-        if (bad) ok = false;
+  async function loadCoverageRuns() {
+    try {
+      const { data } = await api("/coverage-runs?limit=20");
+      if (disposed) return;
+      coverageRuns = (data?.items ?? []).filter((r) => r.state === "done" && r.overlay?.url && r.overlay?.bounds);
+      for (const run of coverageRuns) {
+        coverageSelect.append(h("option", { value: String(run.id), selected: String(run.id) === kept.coverage }, coverageLabel(run)));
       }
-      if (!ok) return form.querySelector("[aria-invalid=true]")?.focus();
-      const body = {
-        structure: p.external_id,
-        position_count: n,
-        payload_kg: Number(payload.value),
-        power_kw: Number(power.value),
-        fee_offer: FEE_ITEMS.filter((item) => fees[item].value.trim() !== "").map((item) => ({
-          item,
-          amount: Number(fees[item].value),
-        })),
-        submit: true,
-      };
-      submit.disabled = true;
-      submit.textContent = t("request.busy");
-      try {
-        const { data } = await api("/sharing/requests", { method: "POST", body });
-        const text = t("request.done", {
-          id: data.id,
-          state: t(`state.${data.state}`),
-          due: when(data.answer_due_on),
-        });
-        fill(
-          status,
-          h(
-            "div",
-            { class: "msg msg-ok", role: "status", "data-testid": "request-done", "data-request-id": data.id },
-            text,
-            " ",
-            h("a", { href: `#/sharing/${data.id}` }, t("request.goto")),
-          ),
-        );
-        toast(text);
-        submit.hidden = true;
-      } catch (exc) {
-        showError(status, exc);
-      } finally {
-        submit.disabled = false;
-        submit.textContent = t("request.submit");
-      }
-    });
-    return form;
+      fill(coverageNote, coverageRuns.length ? null : h("p", { class: "hint" }, t("coverage.empty")));
+      if (kept.coverage) showCoverage(kept.coverage, false);
+    } catch (exc) {
+      if (disposed) return;
+      coverageSelect.disabled = true;
+      showError(coverageNote, exc);
+    }
   }
+
+  function showCoverage(id, zoom = true) {
+    kept.coverage = id;
+    if (coverageLayer) {
+      map.removeLayer(coverageLayer);
+      coverageLayer = null;
+    }
+    fill(coverageLegend);
+    const run = coverageRuns.find((r) => String(r.id) === String(id));
+    if (!run) return;
+    const { url, bounds, legend: steps } = run.overlay;
+    coverageLayer = L.imageOverlay(url, bounds, {
+      opacity: 0.6,
+      pane: "coverage",
+      alt: coverageLabel(run),
+      className: "coverage-overlay",
+      interactive: false,
+    }).addTo(map);
+    fill(
+      coverageLegend,
+      h("p", { class: "hint" }, coverageLabel(run)),
+      h(
+        "ul",
+        { class: "legend-list" },
+        (steps ?? []).map((step) =>
+          h(
+            "li",
+            { "data-from": step.from_dbm ?? "" },
+            h("span", { class: "swatch", style: `background:${step.colour}` }),
+            (lang() === "en" ? step.label_en : step.label_zh) || step.label_zh || step.label_en || "",
+          ),
+        ),
+      ),
+    );
+    if (zoom) map.fitBounds(bounds);
+  }
+  coverageSelect.addEventListener("change", () => showCoverage(coverageSelect.value));
 
   // --- start ------------------------------------------------------------------------------------
   if (kept.center != null) map.setView(kept.center, kept.zoom);
   loadAreas().then(() => {
     if (!disposed && kept.center != null) scheduleStructures();
+    if (!disposed) loadCoverageRuns();
   });
   renderList();
   // Leaflet measures its container: once laid out, tell it.
@@ -581,6 +587,17 @@ export function renderMap(container, { user, navigate, toast }) {
     disposed = true;
     fetchCtl?.abort();
     clearTimeout(refetchTimer);
-    map.remove();
+    // A zoom or pan may still be animating (a structure chosen from the list is zoomed to):
+    // removing the map under it would break Leaflet's pending frames. Stop, then remove it
+    // once those are past (the map's element has left the page already).
+    map.stop();
+    map.off();
+    setTimeout(() => {
+      try {
+        map.remove();
+      } catch {
+        /* removed in the middle of an animation: nothing left to free */
+      }
+    }, 600);
   };
 }

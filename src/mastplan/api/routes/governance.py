@@ -1,24 +1,26 @@
 """The plan's governance over HTTP: tasks and their milestones and updates, the joint meeting
 (meetings, issues, decisions, assignments, follow-ups), and the application scenarios and 5G
-enterprises (read only).
+enterprises.
 
 The services decide who may write (:mod:`mastplan.progress.tasks`,
-:mod:`mastplan.progress.meetings`): a refusal is their :class:`~mastplan.errors.MastplanError`
-(400). Every authenticated caller may read. A task carries an ``ETag`` (its version); an update
-sent with ``If-Match`` is recorded only if the task is still at that version, checked under the
-row lock in the write transaction (else 412). Times are aware UTC; days are Chongqing days.
+:mod:`mastplan.progress.meetings`, :mod:`mastplan.progress.scenarios`,
+:mod:`mastplan.progress.enterprises`): a refusal is their :class:`~mastplan.errors.MastplanError`
+(400). Every authenticated caller may read. A task, a meeting, a scenario and an enterprise
+carry an ``ETag`` (:mod:`mastplan.api.etags`); a write sent with ``If-Match`` happens only if
+the object is still at that version, checked under the row lock in the write transaction
+(else 412). Times are aware UTC; days are Chongqing days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from mastplan.api import etags
 from mastplan.api.deps import DB, Authed
 from mastplan.api.schemas import ERRORS, NOT_FOUND, parse_day, problem
 from mastplan.progress.enums import (
@@ -67,7 +69,10 @@ WRITE_ERRORS = {
                    "assignment's, a closed assignment …"),
     **NOT_FOUND,
 }  # fmt: skip
-_TAG = re.compile(r'(?:W/)?"r([0-9]+)v([0-9]+)"', re.ASCII)
+#: The answers of a write with ``If-Match``.
+VERSIONED_WRITE = {**WRITE_ERRORS, **problem(412, "the object changed since it was read")}
+#: The ``If-Match`` header: the ``ETag`` of the version the write is meant for.
+IfMatch = Annotated[str | None, Header(max_length=1000)]
 
 
 # --- tasks --------------------------------------------------------------------------------------
@@ -136,21 +141,6 @@ class MilestoneIn(BaseModel):
     due_on: dt.date
 
 
-def task_etag(task: PlanTask) -> str:
-    """The task's entity tag: its id and version."""
-    return f'W/"r{task.id}v{task.version}"'
-
-
-def if_match_version(value: str | None, task_id: int) -> int | None:
-    """The version an ``If-Match`` header names for this task (``None`` without one or ``*``)."""
-    if value is None or value.strip() == "*":
-        return None
-    found = _TAG.fullmatch(value.strip())
-    if found is None or int(found.group(1)) != task_id:
-        raise HTTPException(412, "If-Match does not name a version of this task")
-    return int(found.group(2))
-
-
 def _milestone_out(m: Milestone, state: str) -> MilestoneOut:
     return MilestoneOut(id=m.id, title_zh=m.title_zh, title_en=m.title_en, due_on=m.due_on,
                         done_on=m.done_on if state == "done" else None, state=state,
@@ -206,7 +196,7 @@ def get_task_endpoint(
     from mastplan.progress.tasks import get_task, task_state_on
 
     task = get_task(session, code)
-    response.headers["ETag"] = task_etag(task)
+    etags.set_etag(response, "task", task.code, task.version)
     return _task_out(task_state_on(session, task, parse_day(date)))
 
 
@@ -222,20 +212,18 @@ def post_task_update_endpoint(
     who: Authed,
     session: DB,
     response: Response,
-    if_match: Annotated[str | None, Header(max_length=200)] = None,
+    if_match: IfMatch = None,
 ) -> UpdateOut:
     """Post where a task (or one of its milestones) stands, with evidence, as one of its units,
     the joint-meeting office or the regulator. With ``If-Match`` (the task's ``ETag``) only if
     the task has not changed since; the answer's ``ETag`` is the task's new one."""
     from mastplan.progress.tasks import get_task, post_task_update
 
-    version = if_match_version(if_match, get_task(session, code).id)
-    session.commit()  # end the read: the service's write transaction starts afresh
     update = post_task_update(session, who.name, code, status=body.status, note=body.note,
                               evidence=body.evidence, milestone_id=body.milestone_id,
-                              if_version=version)  # fmt: skip
+                              if_version=etags.if_match(if_match, "task", code))  # fmt: skip
     task = get_task(session, code)
-    response.headers["ETag"] = task_etag(task)
+    etags.set_etag(response, "task", task.code, task.version)
     response.headers["Location"] = f"/api/v1/tasks/{task.code}"
     return _update_out(session, update)
 
@@ -327,6 +315,7 @@ class MeetingOut(BaseModel):
     """A meeting with its minutes and its issues, their links, decisions and assignments."""
 
     id: int
+    version: int
     held_on: dt.date
     title: str
     convener: str
@@ -409,7 +398,8 @@ def _summary(m: Meeting) -> MeetingSummary:
 
 def _meeting_out(m: Meeting) -> MeetingOut:
     on = today()
-    return MeetingOut(id=m.id, held_on=m.held_on, title=m.title, convener=m.convener.code,
+    return MeetingOut(id=m.id, version=m.version, held_on=m.held_on, title=m.title,
+                      convener=m.convener.code,
                       attendees=list(m.attendees), minutes=m.minutes,
                       issues=[_issue_out(i, on) for i in m.issues])  # fmt: skip
 
@@ -423,11 +413,15 @@ def list_meetings_endpoint(who: Authed, session: DB) -> list[MeetingSummary]:
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingOut, responses=NOT_FOUND)
-def get_meeting_endpoint(meeting_id: IdPath, who: Authed, session: DB) -> MeetingOut:
-    """One meeting with its issues: their links, decisions and assignments."""
+def get_meeting_endpoint(
+    meeting_id: IdPath, who: Authed, session: DB, response: Response
+) -> MeetingOut:
+    """One meeting with its issues: their links, decisions and assignments; its ``ETag``."""
     from mastplan.progress.meetings import get_meeting
 
-    return _meeting_out(get_meeting(session, meeting_id))
+    m = get_meeting(session, meeting_id)
+    etags.set_etag(response, "meeting", m.id, m.version)
+    return _meeting_out(m)
 
 
 @router.post("/meetings", response_model=MeetingOut, status_code=201, responses=WRITE_ERRORS)
@@ -439,6 +433,7 @@ def new_meeting_endpoint(body: MeetingIn, who: Authed, session: DB, response: Re
                     convener=body.convener, attendees=body.attendees,
                     minutes=body.minutes)  # fmt: skip
     response.headers["Location"] = f"/api/v1/meetings/{m.id}"
+    etags.set_etag(response, "meeting", m.id, m.version)
     return _meeting_out(m)
 
 
@@ -508,13 +503,14 @@ def list_follow_ups_endpoint(
             for a in rows]  # fmt: skip
 
 
-# --- scenarios and enterprises (read only) ------------------------------------------------------
+# --- scenarios and enterprises --------------------------------------------------------------------
 
 
 class ScenarioOut(BaseModel):
     """An application scenario (示范应用场景) and its enterprises (organisation codes)."""
 
     code: str
+    version: int
     name_zh: str
     name_en: str
     category: ScenarioCategory
@@ -542,6 +538,7 @@ class EnterpriseOut(BaseModel):
     """A 5G enterprise: its organisation, segment, "3+X" zone and revenue by year."""
 
     code: str
+    version: int
     name_zh: str
     name_en: str
     segment: IndustrySegment
@@ -555,7 +552,7 @@ class EnterpriseOut(BaseModel):
 
 def _scenario_out(s: ApplicationScenario) -> ScenarioOut:
     return ScenarioOut(
-        code=s.code, name_zh=s.name_zh, name_en=s.name_en, category=s.category,
+        code=s.code, version=s.version, name_zh=s.name_zh, name_en=s.name_en, category=s.category,
         district=s.district_code, lon_deg=s.lon_deg, lat_deg=s.lat_deg, status=s.status,
         year=s.year, in_operation_on=s.in_operation_on, ended_on=s.ended_on, demo=s.demo,
         source=s.source, notes=s.notes,
@@ -566,7 +563,8 @@ def _scenario_out(s: ApplicationScenario) -> ScenarioOut:
 def _enterprise_out(e: Enterprise) -> EnterpriseOut:
     org = e.organisation
     return EnterpriseOut(
-        code=org.code, name_zh=org.name_zh, name_en=org.name_en, segment=e.segment, zone=e.zone,
+        code=org.code, version=e.version, name_zh=org.name_zh, name_en=org.name_en,
+        segment=e.segment, zone=e.zone,
         district=e.district_code, innovative=e.innovative, registered_on=e.registered_on,
         demo=e.demo,
         revenues=[Revenue(year=r.year, revenue_yuan=r.revenue_yuan)
@@ -602,3 +600,160 @@ def list_enterprises_endpoint(
     from mastplan.progress.enterprises import list_enterprises
 
     return [_enterprise_out(e) for e in list_enterprises(session, segment=segment, zone=zone)]
+
+
+#: A scenario's or an enterprise's code.
+KeyPath = Annotated[str, Path(min_length=1, max_length=64)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ScenarioPatch(BaseModel):
+    """Fields of a scenario to change (those left out stay); the merged record must pass the
+    import's rules (a problem is 422 naming the field). ``enterprises`` replaces its links."""
+
+    name_zh: Text200 | None = None
+    name_en: Text200 | None = None
+    category: ScenarioCategory | None = None
+    status: ScenarioStatus | None = None
+    year: int | None = None
+    district_code: str | None = Field(default=None, max_length=64)
+    lon_deg: float | None = None
+    lat_deg: float | None = None
+    in_operation_on: dt.date | None = None
+    ended_on: dt.date | None = None
+    demo: bool | None = None
+    source: str | None = Field(default=None, max_length=1000)
+    notes: str | None = Field(default=None, max_length=4000)
+    enterprises: list[OrgCode] | None = Field(default=None, max_length=200)
+
+
+class ScenarioIn(ScenarioPatch):
+    """A new scenario (the import's fields; ``enterprises``: organisation codes)."""
+
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    name_zh: Text200
+    name_en: Text200
+    category: ScenarioCategory
+    status: ScenarioStatus
+    year: int
+
+
+class EnterprisePatch(BaseModel):
+    """Fields of an enterprise to change (those left out stay); the merged record must pass the
+    import's rules (422 naming the field). ``revenues`` (year → yuan) sets those years."""
+
+    name_zh: Text200 | None = None
+    name_en: Text200 | None = None
+    short_zh: str | None = Field(default=None, max_length=64)
+    short_en: str | None = Field(default=None, max_length=64)
+    segment: IndustrySegment | None = None
+    zone: IndustryZone | None = None
+    district_code: str | None = Field(default=None, max_length=64)
+    innovative: bool | None = None
+    registered_on: dt.date | None = None
+    demo: bool | None = None
+    source: str | None = Field(default=None, max_length=1000)
+    revenues: dict[int, float] | None = Field(default=None, max_length=50)
+
+
+class EnterpriseIn(EnterprisePatch):
+    """A new enterprise and its organisation (of kind enterprise)."""
+
+    code: OrgCode
+    name_zh: Text200
+    name_en: Text200
+    segment: IndustrySegment
+    zone: IndustryZone
+
+
+def _fields(body: BaseModel) -> dict:
+    """The fields a body sets, as an imported file would give them (text, numbers, dates)."""
+    return body.model_dump(mode="json", exclude_unset=True)
+
+
+@router.get("/scenarios/{code}", response_model=ScenarioOut, responses=NOT_FOUND)
+def get_scenario_endpoint(code: KeyPath, who: Authed, session: DB, response: Response):
+    """One application scenario and its enterprises, with its ``ETag``."""
+    from mastplan.progress.scenarios import get_scenario
+
+    s = get_scenario(session, code)
+    etags.set_etag(response, "scenario", s.code, s.version)
+    return _scenario_out(s)
+
+
+@router.post("/scenarios", response_model=ScenarioOut, status_code=201,
+             responses=WRITE_ERRORS)  # fmt: skip
+def create_scenario_endpoint(body: ScenarioIn, who: Authed, session: DB, response: Response):
+    """Create a scenario (the regulator's and the district governments' users)."""
+    from mastplan.progress.scenarios import create_scenario_as, get_scenario
+
+    s = create_scenario_as(session, who.name, _fields(body), source="request body")
+    s = get_scenario(session, s.code)
+    response.headers["Location"] = f"/api/v1/scenarios/{s.code}"
+    etags.set_etag(response, "scenario", s.code, s.version)
+    return _scenario_out(s)
+
+
+@router.patch("/scenarios/{code}", response_model=ScenarioOut, responses=VERSIONED_WRITE)
+def patch_scenario_endpoint(
+    code: KeyPath,
+    body: ScenarioPatch,
+    who: Authed,
+    session: DB,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ScenarioOut:
+    """Change a scenario's fields (the regulator's and the district governments' users); with
+    ``If-Match`` (its ``ETag``) only if it has not changed since."""
+    from mastplan.progress.scenarios import edit_scenario
+
+    s = edit_scenario(session, who.name, code, _fields(body), source="request body",
+                      if_version=etags.if_match(if_match, "scenario", code))  # fmt: skip
+    etags.set_etag(response, "scenario", s.code, s.version)
+    return _scenario_out(s)
+
+
+@router.get("/enterprises/{code}", response_model=EnterpriseOut, responses=NOT_FOUND)
+def get_enterprise_endpoint(code: KeyPath, who: Authed, session: DB, response: Response):
+    """One 5G enterprise with its revenue by year, with its ``ETag``."""
+    from mastplan.progress.enterprises import get_enterprise
+
+    e = get_enterprise(session, code)
+    etags.set_etag(response, "enterprise", code, e.version)
+    return _enterprise_out(e)
+
+
+@router.post("/enterprises", response_model=EnterpriseOut, status_code=201,
+             responses=WRITE_ERRORS)  # fmt: skip
+def create_enterprise_endpoint(
+    body: EnterpriseIn, who: Authed, session: DB, response: Response
+) -> EnterpriseOut:
+    """Create an enterprise and its organisation (the regulator's and the district
+    governments' users)."""
+    from mastplan.progress.enterprises import create_enterprise_as, get_enterprise
+
+    create_enterprise_as(session, who.name, _fields(body), source="request body")
+    e = get_enterprise(session, body.code)
+    response.headers["Location"] = f"/api/v1/enterprises/{body.code}"
+    etags.set_etag(response, "enterprise", body.code, e.version)
+    return _enterprise_out(e)
+
+
+@router.patch("/enterprises/{code}", response_model=EnterpriseOut, responses=VERSIONED_WRITE)
+def patch_enterprise_endpoint(
+    code: KeyPath,
+    body: EnterprisePatch,
+    who: Authed,
+    session: DB,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EnterpriseOut:
+    """Change an enterprise's fields and revenues (the regulator's and the district
+    governments' users); with ``If-Match`` (its ``ETag``) only if it has not changed since."""
+    from mastplan.progress.enterprises import edit_enterprise, get_enterprise
+
+    edit_enterprise(session, who.name, code, _fields(body), source="request body",
+                    if_version=etags.if_match(if_match, "enterprise", code))  # fmt: skip
+    e = get_enterprise(session, code)
+    etags.set_etag(response, "enterprise", code, e.version)
+    return _enterprise_out(e)

@@ -113,6 +113,50 @@ def _jobs_dir(request: Request) -> FsPath:
 REFUSED = {400: {"model": Problem, "description": "unknown kind, bad parameters, not allowed"}}
 
 
+def job_of_kind(session: Session, user_name: str, job_id: int, kind: str, noun: str) -> Job:
+    """Job ``job_id`` of ``kind`` as ``user_name`` sees it; "no <noun> N" (404) when it is
+    missing, not the caller's to see, or of another kind."""
+    from mastplan.jobs.service import get_job
+
+    try:
+        job = get_job(session, user_name, job_id)
+    except NotFoundError:
+        job = None
+    if job is None or job.kind != kind:
+        raise NotFoundError(f"no {noun} {job_id}")
+    return job
+
+
+def jobs_page(session: Session, user_name: str, kind: str, cursor: int | None,
+              limit: int) -> tuple[list[Job], dict[int, str], int | None]:  # fmt: skip
+    """One page of the caller's jobs of ``kind``, newest first: the jobs, the names of their
+    submitters, and the next page's cursor (``None`` on the last)."""
+    from mastplan.jobs.service import list_jobs
+
+    rows = list_jobs(session, user_name, kind=kind, before_id=cursor, limit=limit + 1)
+    page = rows[:limit]
+    return page, _names(session, page), page[-1].id if len(rows) > limit else None
+
+
+def wake_worker(request: Request) -> None:
+    """Tell the server's worker (if it runs one) that a job was queued."""
+    worker = getattr(request.app.state, "job_worker", None)
+    if worker is not None:
+        worker.wake()
+
+
+def job_path(request: Request, job: Job, name: str) -> FsPath:
+    """The path of result file ``name`` of a done ``job``; :class:`NotFoundError` when its
+    result lists no such file or it is not a file inside the job's folder."""
+    if name not in _files(job):
+        raise NotFoundError(f"job {job.id} has no file {name!r}")
+    folder = (_jobs_dir(request) / str(job.id)).resolve()
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder) or not path.is_file():
+        raise NotFoundError(f"job {job.id} has no file {name!r}")
+    return path
+
+
 @router.post("", response_model=JobOut, status_code=202, responses=REFUSED)
 def submit_job_endpoint(body: JobIn, who: Authed, session: DB, request: Request,
                         response: Response) -> JobOut:  # fmt: skip
@@ -175,12 +219,7 @@ def job_file_endpoint(job_id: JobId, name: str, who: Authed, session: DB,
     from mastplan.jobs.service import get_job
 
     job = get_job(session, who.name, job_id)
-    if name not in _files(job):
-        raise NotFoundError(f"job {job_id} has no file {name!r}")
-    folder = (_jobs_dir(request) / str(job.id)).resolve()
-    path = (folder / name).resolve()
-    if not path.is_relative_to(folder) or not path.is_file():
-        raise NotFoundError(f"job {job_id} has no file {name!r}")
+    path = job_path(request, job, name)
     media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media, filename=path.name,
                         headers={"X-Content-Type-Options": "nosniff"})  # fmt: skip

@@ -1,11 +1,18 @@
-"""The registry over HTTP, read-only: districts, key areas, structures, sites, organisations and
-the audit log of one object.
+"""The registry over HTTP: districts, key areas, structures, sites, organisations, users and
+the audit log of one object; structures are created and changed, and sites moved along their
+lifecycle, here too.
 
 Lists of places are GeoJSON FeatureCollections (WGS84, ``[lon, lat]``). Structures and sites
 are paged by a cursor: each page carries ``next_cursor`` (``null`` on the last page) to pass
 back as ``cursor``. What the caller may see is :mod:`mastplan.sharing.access`'s rule: another
 operator's planned or approved site, its tenancies, its sharing requests and their audit do not
 exist for an operator (404, never 403).
+
+A structure and a site carry an ``ETag`` (:mod:`mastplan.api.etags`); a write sent with
+``If-Match`` happens only if the object is still at that version, checked under the row lock in
+the write transaction (else 412). Who may write is the services' rule
+(:func:`mastplan.registry.structures.require_structure_writer`,
+:func:`mastplan.registry.sites.require_site_writer`); a refusal is 400.
 """
 
 from __future__ import annotations
@@ -15,13 +22,14 @@ import math
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import shapely
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mastplan.api import etags
 from mastplan.api.deps import DB, Authed
-from mastplan.api.schemas import ERRORS, NOT_FOUND
+from mastplan.api.schemas import ERRORS, NOT_FOUND, problem
 from mastplan.errors import NotFoundError
 from mastplan.registry.enums import (
     KeyAreaCategory,
@@ -56,6 +64,16 @@ MAX_ID = 2**63 - 1
 
 
 router = APIRouter(tags=["registry"], responses=ERRORS)
+
+#: The ``If-Match`` header: the ``ETag`` of the version a write is meant for.
+IfMatch = Annotated[str | None, Header(max_length=1000)]
+#: The answers of a write.
+WRITE_ERRORS = {
+    **problem(400, "refused by the service: a viewer, not the owner's or the operator's user, "
+                   "an external id that exists …"),
+    **problem(412, "the object changed since it was read (If-Match)"),
+    **NOT_FOUND,
+}  # fmt: skip
 
 
 # --- GeoJSON ------------------------------------------------------------------------------------
@@ -282,6 +300,8 @@ class TenancyOut(BaseModel):
 class StructureDetail(StructureProps):
     """A structure with its free positions and the tenancies the caller may see."""
 
+    version: int = Field(description="Bumped by every write; the ETag names it.")
+    audit_object: str = Field(description="The ``object`` to pass to GET /audit for its log.")
     free_position_numbers: list[int]
     tenancies: list[TenancyOut]
 
@@ -361,21 +381,106 @@ def list_structures(
 
 @router.get("/structures/{external_id}", response_model=Feature[StructureDetail],
             responses=NOT_FOUND)  # fmt: skip
-def get_structure_endpoint(external_id: str, who: Authed, session: DB) -> Feature[StructureDetail]:
+def get_structure_endpoint(
+    external_id: str, who: Authed, session: DB, response: Response
+) -> Feature[StructureDetail]:
     """One structure: its free positions and the active tenancies the caller may see (an
-    operator sees its own only; the owner all on its structures; the regulator all)."""
-    row = session.execute(_structure_query().where(Structure.external_id == external_id)).first()
+    operator sees its own only; the owner all on its structures; the regulator all); its
+    ``ETag``."""
+    return _structure_detail(session, who.user, external_id, response)
+
+
+def _structure_detail(
+    session: Session, user: User, external_id: str, response: Response
+) -> Feature[StructureDetail]:
+    query = _structure_query().add_columns(Structure.version)
+    row = session.execute(query.where(Structure.external_id == external_id)).first()
     if row is None:
         raise NotFoundError(f"no structure {external_id!r}")
-    structure_id, mounts = row[0], row[9]
+    structure_id, mounts, version = row[0], row[9], row[-1]
     used = set(session.scalars(
         select(TenancyPosition.position).where(TenancyPosition.structure_id == structure_id)
     ))  # fmt: skip
     props = _structure_props(
-        row, StructureDetail, tenancies=_visible_tenancies(session, who.user, structure_id),
+        row[:-1], StructureDetail, tenancies=_visible_tenancies(session, user, structure_id),
         free_position_numbers=[p for p in range(1, mounts + 1) if p not in used],
+        version=version, audit_object=f"structures:{structure_id}",
     )  # fmt: skip
+    etags.set_etag(response, "structure", row[1], version)
     return Feature[StructureDetail](id=row[1], geometry=_point(row[6], row[7]), properties=props)
+
+
+class StructurePatch(BaseModel):
+    """Fields of a structure to change (those left out stay). The merged record must pass the
+    import's rules; a problem is 422 naming the field."""
+
+    name: str | None = Field(default=None, max_length=200)
+    kind: StructureKind | None = None
+    owner: str | None = Field(
+        default=None, min_length=1, max_length=64, description="The owner's code."
+    )
+    lon_deg: float | None = None
+    lat_deg: float | None = None
+    height_m: float | None = None
+    mount_positions: int | None = None
+    max_payload_kg: float | None = None
+    available_power_kw: float | None = None
+    fibre: bool | None = None
+    open_for_sharing: bool | None = None
+    status: StructureStatus | None = None
+    source: str | None = Field(default=None, max_length=200)
+
+
+class StructureIn(StructurePatch):
+    """A new structure (the import's fields; ``owner`` is an organisation's code)."""
+
+    external_id: str = Field(min_length=1, max_length=128)
+    kind: StructureKind
+    owner: str = Field(min_length=1, max_length=64)
+    lon_deg: float
+    lat_deg: float
+    height_m: float
+    mount_positions: int
+    max_payload_kg: float
+    available_power_kw: float
+
+
+def _fields(body: BaseModel) -> dict[str, Any]:
+    """The fields a body sets, as an imported file would give them."""
+    return body.model_dump(mode="json", exclude_unset=True)
+
+
+@router.post("/structures", response_model=Feature[StructureDetail], status_code=201,
+             responses=WRITE_ERRORS)  # fmt: skip
+def create_structure_endpoint(
+    body: StructureIn, who: Authed, session: DB, response: Response
+) -> Feature[StructureDetail]:
+    """Create a structure: the regulator (for any owner) or a user of the owner organisation
+    (for its own). The record passes the import's rules (422 naming the field)."""
+    from mastplan.registry.structures import create_structure_as
+
+    obj = create_structure_as(session, who.name, _fields(body), source="request body")
+    response.headers["Location"] = f"/api/v1/structures/{obj.external_id}"
+    return _structure_detail(session, who.user, obj.external_id, response)
+
+
+@router.patch("/structures/{external_id}", response_model=Feature[StructureDetail],
+              responses=WRITE_ERRORS)  # fmt: skip
+def patch_structure_endpoint(
+    external_id: str,
+    body: StructurePatch,
+    who: Authed,
+    session: DB,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Feature[StructureDetail]:
+    """Change a structure's fields: the regulator or a user of its owner; with ``If-Match``
+    (its ``ETag``) only if it has not changed since. The answer carries the new ``ETag``."""
+    from mastplan.registry.structures import edit_structure
+
+    edit_structure(session, who.name, external_id, _fields(body), source="request body",
+                   if_version=etags.if_match(if_match, "structure", external_id))  # fmt: skip
+    return _structure_detail(session, who.user, external_id, response)
 
 
 def _visible_tenancies(session: Session, user: User, structure_id: int) -> list[TenancyOut]:
@@ -450,8 +555,19 @@ class SectorOut(BaseModel):
 class SiteDetail(SiteProps):
     """A site with its sectors."""
 
+    version: int = Field(description="Bumped by every write; the ETag names it.")
+    audit_object: str = Field(description="The ``object`` to pass to GET /audit for its log.")
     node_id: int | None
     sectors: list[SectorOut]
+
+
+class SiteMoveIn(BaseModel):
+    """Where a site goes in its lifecycle (planned → approved → built → on_air → retired),
+    dated ``on`` (today by default), and why."""
+
+    to: SiteStatus
+    on: dt.date | None = None
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 _SITE_COLUMNS = (Site.id, Site.external_id, Site.name, Organisation.code, Structure.external_id,
@@ -519,17 +635,50 @@ def list_sites(
 
 
 @router.get("/sites/{external_id}", response_model=Feature[SiteDetail], responses=NOT_FOUND)
-def get_site_endpoint(external_id: str, who: Authed, session: DB) -> Feature[SiteDetail]:
-    """One site with its sectors; 404 when it does not exist or the caller may not see it."""
-    row = session.execute(
-        _site_query(who.user).add_columns(Site.node_id).where(Site.external_id == external_id)
-    ).first()
+def get_site_endpoint(
+    external_id: str, who: Authed, session: DB, response: Response
+) -> Feature[SiteDetail]:
+    """One site with its sectors and its ``ETag``; 404 when it does not exist or the caller
+    may not see it."""
+    return _site_detail(session, who.user, external_id, response)
+
+
+@router.post(
+    "/sites/{external_id}/transition",
+    response_model=Feature[SiteDetail],
+    responses={**WRITE_ERRORS, **problem(409, "the lifecycle has no such move")},
+)
+def transition_site_endpoint(
+    external_id: str,
+    body: SiteMoveIn,
+    who: Authed,
+    session: DB,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Feature[SiteDetail]:
+    """Move a site along its lifecycle: its operator's users or the regulator; with
+    ``If-Match`` (its ``ETag``) only if it has not changed since. A site the caller may not
+    see is 404; a move the lifecycle does not allow is 409."""
+    from mastplan.registry.sites import transition_site_as
+
+    transition_site_as(session, who.name, external_id, body.to, body.on, reason=body.reason,
+                       if_version=etags.if_match(if_match, "site", external_id))  # fmt: skip
+    return _site_detail(session, who.user, external_id, response)
+
+
+def _site_detail(
+    session: Session, user: User, external_id: str, response: Response
+) -> Feature[SiteDetail]:
+    query = _site_query(user).add_columns(Site.node_id, Site.version)
+    row = session.execute(query.where(Site.external_id == external_id)).first()
     if row is None:
         raise NotFoundError(f"no site {external_id!r}")
     sectors = session.scalars(
         select(Sector).where(Sector.site_id == row[0]).order_by(Sector.sector_number)
     )
-    props = _site_props(row[:-1], SiteDetail, node_id=row[-1], sectors=[
+    etags.set_etag(response, "site", row[1], row[-1])
+    props = _site_props(row[:-2], SiteDetail, node_id=row[-2], version=row[-1],
+                        audit_object=f"sites:{row[0]}", sectors=[
         SectorOut(
             sector_number=s.sector_number, cell_identity=s.cell_identity, pci=s.pci,
             azimuth_deg=s.azimuth_deg, mechanical_tilt_deg=s.mechanical_tilt_deg,
@@ -586,6 +735,45 @@ def list_organisations(
     ]
 
 
+# --- users --------------------------------------------------------------------------------------
+
+
+class UserOut(BaseModel):
+    """A registered user: its organisation, its role, whether it may still act."""
+
+    name: str
+    organisation: str
+    role: str
+    active: bool
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users_endpoint(
+    who: Authed,
+    session: DB,
+    organisation: Annotated[str | None, Query(max_length=64, description="Its code.")] = None,
+    role: UserRole | None = None,
+    active: bool | None = None,
+) -> list[UserOut]:
+    """The users, by name (optionally of one organisation, one role, active or not): every
+    user for the regulator, the users of the caller's own organisation for everyone else."""
+    query = (
+        select(User.name, Organisation.code, User.role, User.active)
+        .join(Organisation, User.organisation_id == Organisation.id)
+        .order_by(User.name)
+    )
+    if who.user.role is not UserRole.REGULATOR:
+        query = query.where(User.organisation_id == who.user.organisation_id)
+    if organisation is not None:
+        query = query.where(Organisation.code == organisation)
+    if role is not None:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    return [UserOut(name=n, organisation=o, role=plain(r), active=a)
+            for n, o, r, a in session.execute(query)]  # fmt: skip
+
+
 # --- the audit log of one object ----------------------------------------------------------------
 
 
@@ -638,28 +826,22 @@ def object_audit(
             alias="object",
             pattern=r"^[a-z_]{1,64}:.{1,128}$",
             examples=["sharing_requests:12"],
-            description="TABLE:ID, e.g. sharing_requests:12 or structures:4711",
+            description="TABLE:ID, e.g. sharing_requests:12 or structures:4711 (a structure's "
+            "or a site's is the ``audit_object`` of its detail)",
         ),
     ],
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     """The audit entries of one object, oldest first. The regulator reads any object's; others
-    the audit of the sharing requests they may see (fee amounts only for the parties). Any
-    other object is "not found" to them."""
-    from mastplan.sharing.requests import get_request
-
+    the audit of the sharing requests, structures and sites they may see (``structures:<id>``
+    and ``sites:<id>`` by database id, as the details' ``audit_object`` gives it; fee amounts
+    only for the parties). Any other object is "not found" to them."""
     entity, entity_id = obj.split(":", 1)
     user = who.user
     redact = not sees_fees(user)
-    if user.role is not UserRole.REGULATOR:
-        missing = NotFoundError(f"no audit entries of {obj!r}")
-        if entity != "sharing_requests" or not entity_id.isdigit() or int(entity_id) > MAX_ID:
-            raise missing
-        try:
-            get_request(session, user.name, int(entity_id))
-        except NotFoundError:
-            raise missing from None
+    if not _may_read_audit(session, user, entity, entity_id):
+        raise NotFoundError(f"no audit entries of {obj!r}")
     query = select(AuditEntry).where(AuditEntry.entity == entity,
                                      AuditEntry.entity_id == entity_id)  # fmt: skip
     if cursor is not None:
@@ -684,3 +866,28 @@ def object_audit(
         for e in page
     ]
     return AuditPage(items=items, next_cursor=page[-1].id if len(rows) > limit else None)
+
+
+def _may_read_audit(session: Session, user: User, entity: str, entity_id: str) -> bool:
+    """Whether ``user`` may read the audit of this object: the regulator any; others a sharing
+    request they may see, any structure, a site they may see (:func:`site_filter`)."""
+    from mastplan.sharing.requests import get_request
+
+    if user.role is UserRole.REGULATOR:
+        return True
+    if not entity_id.isdigit() or int(entity_id) > MAX_ID:
+        return False
+    key = int(entity_id)
+    match entity:
+        case "sharing_requests":
+            try:
+                get_request(session, user.name, key)
+            except NotFoundError:
+                return False
+            return True
+        case "structures":
+            return session.scalar(select(Structure.id).where(Structure.id == key)) is not None
+        case "sites":
+            seen = select(Site.id).where(Site.id == key, site_filter(user))
+            return session.scalar(seen) is not None
+    return False

@@ -1,9 +1,10 @@
 """Sharing requests, their moves, the regulator's cases and tenancies (共建共享) over HTTP.
 
-The services decide who sees and may do what; these endpoints only translate. A request
-carries an ``ETag`` (its version); a move sent with ``If-Match`` happens only if the request is
-still at that version, checked under the row lock in the write transaction (else 412). Fee
-amounts are shown to the parties (the operator, the owner) and the regulator only.
+The services decide who sees and may do what; these endpoints only translate. A request and a
+case carry an ``ETag`` (:mod:`mastplan.api.etags`: the object and its version); a move or a
+decision sent with ``If-Match`` happens only if the object is still at that version, checked
+under the row lock in the write transaction (else 412). Fee amounts are shown to the parties
+(the operator, the owner) and the regulator only.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from mastplan.api import etags
 from mastplan.api.deps import DB, Authed
-from mastplan.api.schemas import ERRORS
+from mastplan.api.schemas import ERRORS, NOT_FOUND, problem
 from mastplan.registry.enums import CaseOutcome, RequestState
 from mastplan.registry.models import SharingCase, SharingRequest, User
 from mastplan.sharing.access import sees_fees
@@ -99,6 +101,7 @@ class CaseOut(BaseModel):
     id: int
     kind: str
     state: str
+    version: int
     request_id: int
     opened_at: dt.datetime
     opened_by: str
@@ -114,22 +117,6 @@ class DecisionIn(BaseModel):
 
     outcome: CaseOutcome
     decision: str = Field(min_length=1, max_length=4000)
-
-
-def etag(req: SharingRequest) -> str:
-    """The request's entity tag: its id and version."""
-    return f'W/"r{req.id}v{req.version}"'
-
-
-def if_match_version(value: str | None, request_id: int) -> int | None:
-    """The version an ``If-Match`` header names for this request (``None`` without one)."""
-    if value is None or value.strip() == "*":
-        return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    prefix = f"r{request_id}v"
-    if not tag.startswith(prefix) or not tag[len(prefix) :].isdigit():
-        raise HTTPException(412, "If-Match does not name a version of this request")
-    return int(tag[len(prefix) :])
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -153,7 +140,8 @@ def _out(req: SharingRequest, user: User) -> RequestOut:
 
 def _case_out(case: SharingCase) -> CaseOut:
     return CaseOut(
-        id=case.id, kind=case.kind.value, state=case.state.value, request_id=case.request_id,
+        id=case.id, kind=case.kind.value, state=case.state.value, version=case.version,
+        request_id=case.request_id,
         opened_at=_utc(case.opened_at), opened_by=case.opened_by, detail=list(case.detail),
         outcome=case.outcome.value if case.outcome else None, decision=case.decision,
         decided_by=case.decided_by, decided_at=_utc(case.decided_at),
@@ -192,7 +180,7 @@ def file_request_endpoint(body: RequestIn, who: Authed, session: DB, response: R
         tuple(FeeItem(f.item, f.amount) for f in body.fee_offer),
     )  # fmt: skip
     req = file_request(session, who.name, spec, submit=body.submit)
-    response.headers["ETag"] = etag(req)
+    etags.set_etag(response, "request", req.id, req.version)
     response.headers["Location"] = f"/api/v1/sharing/requests/{req.id}"
     return _out(req, who.user)
 
@@ -204,7 +192,7 @@ def get_request_endpoint(request_id: IdPath, who: Authed, session: DB, response:
     from mastplan.sharing.requests import get_request
 
     req = get_request(session, who.name, request_id)
-    response.headers["ETag"] = etag(req)
+    etags.set_etag(response, "request", req.id, req.version)
     return _out(req, who.user)
 
 
@@ -228,8 +216,8 @@ def move_request_endpoint(
     from mastplan.sharing.requests import act
 
     req = act(session, who.name, request_id, action, reason=body.reason if body else None,
-              if_version=if_match_version(if_match, request_id))  # fmt: skip
-    response.headers["ETag"] = etag(req)
+              if_version=etags.if_match(if_match, "request", request_id))  # fmt: skip
+    etags.set_etag(response, "request", req.id, req.version)
     return _out(req, who.user)
 
 
@@ -246,9 +234,35 @@ def list_cases_endpoint(
             list_cases(session, who.name, state=None if state == "all" else state)]  # fmt: skip
 
 
-@router.post("/cases/{case_id}/decision", response_model=CaseOut)
-def decide_case_endpoint(case_id: IdPath, body: DecisionIn, who: Authed, session: DB) -> CaseOut:
-    """The regulator decides a case (一站式 coordination)."""
+@router.get("/cases/{case_id}", response_model=CaseOut, responses=NOT_FOUND)
+def get_case_endpoint(case_id: IdPath, who: Authed, session: DB, response: Response) -> CaseOut:
+    """One case, with its ``ETag``; 404 unless the caller may see its request."""
+    from mastplan.sharing.cases import get_case
+
+    case = get_case(session, who.name, case_id)
+    etags.set_etag(response, "case", case.id, case.version)
+    return _case_out(case)
+
+
+@router.post(
+    "/cases/{case_id}/decision",
+    response_model=CaseOut,
+    responses={**NOT_FOUND, **problem(400, "not the regulator, or the case was decided"),
+               **problem(412, "the case changed since it was read")},
+)  # fmt: skip
+def decide_case_endpoint(
+    case_id: IdPath,
+    body: DecisionIn,
+    who: Authed,
+    session: DB,
+    response: Response,
+    if_match: Annotated[str | None, Header(max_length=200)] = None,
+) -> CaseOut:
+    """The regulator decides a case (一站式 coordination); with ``If-Match`` (the case's
+    ``ETag``) only if the case has not changed since."""
     from mastplan.sharing.cases import decide_case
 
-    return _case_out(decide_case(session, who.name, case_id, body.outcome, body.decision))
+    case = decide_case(session, who.name, case_id, body.outcome, body.decision,
+                       if_version=etags.if_match(if_match, "case", case_id))  # fmt: skip
+    etags.set_etag(response, "case", case.id, case.version)
+    return _case_out(case)
