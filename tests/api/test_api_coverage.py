@@ -181,7 +181,7 @@ def test_an_operators_run_is_its_own_and_the_list_pages(bearer, login):
     viewer = login("ma.viewer")
     assert viewer.get(f"{API}/coverage-runs/{ids[0]}").status_code == 200
     r = viewer.post(f"{API}/coverage-runs", json=RUN)
-    assert r.status_code == 400 and "viewer" in r.json()["detail"]
+    assert r.status_code == 403 and "viewer" in r.json()["detail"]
     # a plan is no coverage run
     r = cmcc.get(f"{API}/coverage-runs/{plan}")
     assert r.status_code == 404 and r.json()["detail"] == f"no coverage run {plan}"
@@ -191,7 +191,7 @@ def test_an_operators_run_is_its_own_and_the_list_pages(bearer, login):
     ("who", "body", "status", "words"),
     [
         ("wang.cmcc", {"area": "nowhere"}, 400, "params.area"),
-        ("wang.cmcc", {**RUN, "record": True}, 400, "only the regulator"),
+        ("wang.cmcc", {**RUN, "record": True}, 403, "only the regulator"),
         ("wang.cmcc", {**RUN, "resolution_m": 1}, 422, "invalid request"),
         ("wang.cmcc", {**RUN, "operators": ["acme"]}, 422, "invalid request"),
         ("wang.cmcc", {**RUN, "as_of": "2020-02-30"}, 422, "invalid request"),

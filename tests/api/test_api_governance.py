@@ -109,6 +109,13 @@ def test_a_task_update_with_if_match_and_a_stale_one(bearer):
     # done needs evidence: the service says so
     bare = cmcc.post(f"{API}/tasks/key-1-2/updates", json={"status": "done", "note": "all done"})
     assert bare.status_code == 400 and "evidence" in bare.json()["detail"]
+    # the task's updates, oldest first: the two recorded, not the stale nor the refused ones
+    listed = ok(reader.get(f"{API}/tasks/key-1-2/updates"))
+    assert [(u["status"], u["author"]) for u in listed] == [
+        ("in_progress", "wang.cmcc"), ("blocked", "wang.cmcc")]  # fmt: skip
+    assert all(u["task"] == "key-1-2" and u["organisation"] == "china-mobile" for u in listed)
+    assert ok(reader.get(f"{API}/tasks/key-1-2/updates", params={"date": "2019-01-01"})) == []
+    assert reader.get(f"{API}/tasks/no-such-task/updates").status_code == 404
 
 
 def test_who_may_post_on_a_task(bearer, login):
@@ -117,15 +124,16 @@ def test_who_may_post_on_a_task(bearer, login):
     district = login("chen.yuzhong")
     assert district.post(f"{API}/tasks/key-1-1/updates", json=body).status_code == 201
     refused = district.post(f"{API}/tasks/key-1-2/updates", json=body)
-    assert refused.status_code == 400 and "not a unit of task key-1-2" in refused.json()["detail"]
+    assert refused.status_code == 403
+    assert "only the units of task key-1-2" in refused.json()["detail"]
     # an operator on a task it is not a unit of; the regulator on any task
     wrong = bearer("wang.cmcc", write=True).post(f"{API}/tasks/key-2-1/updates", json=body)
-    assert wrong.status_code == 400
+    assert wrong.status_code == 403
     assert bearer("li.reg", write=True).post(f"{API}/tasks/key-2-1/updates",
                                              json=body).status_code == 201  # fmt: skip
     # a viewer never writes: its browser session is refused by the service, its token by scope
     viewer = login("ma.viewer").post(f"{API}/tasks/key-1-2/updates", json=body)
-    assert viewer.status_code == 400 and "viewer" in viewer.json()["detail"]
+    assert viewer.status_code == 403 and "viewer" in viewer.json()["detail"]
     assert bearer("ma.viewer").post(f"{API}/tasks/key-1-2/updates", json=body).status_code == 403
     # without credentials, or a browser without its CSRF token
     assert login("wang.cmcc", csrf=False).post(f"{API}/tasks/key-1-2/updates",
@@ -161,11 +169,11 @@ def test_milestones_overdue_then_done(bearer, login):
         f"{API}/tasks/key-2-1/milestones",
         json={"title_zh": "一", "title_en": "One", "due_on": "2022-01-01"},
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 403
     viewer = login("ma.viewer").post(f"{API}/tasks/key-1-2/milestones",
                                      json={"title_zh": "二", "title_en": "Two",
                                            "due_on": "2022-01-01"})  # fmt: skip
-    assert viewer.status_code == 400
+    assert viewer.status_code == 403
     before = ok(reg.get(f"{API}/tasks/key-1-2", params={"date": "2021-01-01"}))
     assert before["milestones"][0]["state"] == "pending" and before["overdue"] is False
     late = ok(reg.get(f"{API}/tasks", params={"date": "2021-07-01"}))
@@ -227,17 +235,17 @@ def test_meeting_issue_decision_follow_up_close(bearer, login, office):
     other = bearer("wang.cmcc", write=True).post(
         f"{API}/assignments/{aid}/follow-ups", json={"status": "in_progress", "note": "n"}
     )
-    assert other.status_code == 400 and "assigned to china-tower" in other.json()["detail"]
+    assert other.status_code == 403 and "only its unit (china-tower)" in other.json()["detail"]
     close_self = tower.post(
         f"{API}/assignments/{aid}/follow-ups",
         json={"status": "done", "note": "agreed", "evidence": ["e.pdf"]},
     )
-    assert close_self.status_code == 400
+    assert close_self.status_code == 403
     assert (
         login("ma.viewer")
         .post(f"{API}/assignments/{aid}/follow-ups", json={"status": "in_progress", "note": "n"})
         .status_code
-        == 400
+        == 403
     )
 
     late = ok(
@@ -301,10 +309,10 @@ def test_who_keeps_the_meeting_records(bearer, login, office):
     assert made.headers["Location"] == f"{API}/meetings/{mid}"
     for name in ("chen.yuzhong", "wang.cmcc", "ma.viewer"):
         r = login(name).post(f"{API}/meetings", json=body)
-        assert r.status_code == 400, (name, r.text)
+        assert r.status_code == 403, (name, r.text)
         r = login(name).post(f"{API}/meetings/{mid}/issues",
                              json={"kind": "other", "title": "t"})  # fmt: skip
-        assert r.status_code == 400, (name, r.text)
+        assert r.status_code == 403, (name, r.text)
     assert bearer("li.reg").post(f"{API}/meetings", json=body).status_code == 403  # read token
     chair = login(office)
     bad_link = chair.post(
@@ -331,7 +339,7 @@ def test_who_keeps_the_meeting_records(bearer, login, office):
     )  # before the meeting
     assert early.status_code == 400
     refused = login("wang.cmcc").post(f"{API}/issues/{iid}/decisions", json={"text": "x"})
-    assert refused.status_code == 400
+    assert refused.status_code == 403
     assert bearer("li.reg").get(f"{API}/follow-ups").json() == []
 
 

@@ -257,9 +257,9 @@ def test_a_form_with_bad_fields_is_refused_and_leaves_nothing(bearer, fields, fi
 
 def test_only_the_regulator_uploads(bearer, login):
     r = upload(login("ma.viewer"), "towers.csv", towers(1))
-    assert r.status_code == 400 and "viewer" in r.json()["detail"]
+    assert r.status_code == 403 and "viewer" in r.json()["detail"]
     r = upload(bearer("wang.cmcc", write=True), "towers.csv", towers(1))
-    assert r.status_code == 400 and "only the regulator" in r.json()["detail"]
+    assert r.status_code == 403 and "only the regulator" in r.json()["detail"]
     r = upload(bearer("li.reg"), "towers.csv", towers(1))  # a read-only token
     assert r.status_code == 403
     r = upload(login("li.reg", csrf=False), "towers.csv", towers(1))

@@ -136,7 +136,7 @@ def test_plans_list_pages_newest_first_and_holds_only_plans(bearer, login):
     ("who", "body", "status", "words"),
     [
         ("wang.cmcc", {"area": "nowhere"}, 400, "params.area"),
-        ("wang.cmcc", {**PLAN, "record": True}, 400, "for its own sites"),
+        ("wang.cmcc", {**PLAN, "record": True}, 403, "for its own sites"),
         ("wang.cmcc", {**PLAN, "solver": "quantum"}, 422, "invalid request"),
         ("wang.cmcc", {**PLAN, "target_share": 1.5}, 422, "invalid request"),
         ("wang.cmcc", {**PLAN, "operators": []}, 422, "invalid request"),
@@ -153,7 +153,7 @@ def test_starting_a_plan_refuses_bad_bodies_and_roles(bearer, who, body, status,
 
 def test_a_viewer_may_not_start_a_plan_and_an_operator_records_only_itself(login, bearer):
     r = login("ma.viewer").post(f"{API}/plans", json=PLAN)
-    assert r.status_code == 400 and "viewer" in r.json()["detail"]
+    assert r.status_code == 403 and "viewer" in r.json()["detail"]
     own = {**PLAN, "operators": ["china-mobile"], "record": True}
     assert bearer("wang.cmcc", write=True).post(f"{API}/plans", json=own).status_code == 202
 

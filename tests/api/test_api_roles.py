@@ -166,13 +166,15 @@ def test_moves_of_another_operators_request_are_not_found(bearer, world):
     assert r.status_code == 404 and r.json() == {"detail": f"no sharing request {rid}"}
 
 
-def test_a_move_of_another_role_is_refused_as_a_conflict(bearer, world):
-    """Forbidden moves on a visible request: the lifecycle table refuses them (409)."""
+def test_a_move_of_another_role_is_forbidden(bearer, world):
+    """Moves of another role on a visible request are 403; moves the state has not are 409."""
     rid = world.requests["unicom_open"]
     r = bearer("sun.unicom", write=True).post(f"{API}/sharing/requests/{rid}/review")
-    assert r.status_code == 409 and "only the owner" in r.json()["detail"]
+    assert r.status_code == 403 and "only the owner" in r.json()["detail"]
+    r = bearer("zhao.tower", write=True).post(f"{API}/sharing/requests/{rid}/install")
+    assert r.status_code == 409 and "cannot install" in r.json()["detail"]
     r = bearer("zhao.tower", write=True).post(f"{API}/sharing/requests", json={"structure": "T1"})
-    assert r.status_code == 400 and "only an operator" in r.json()["detail"]
+    assert r.status_code == 403 and "only an operator" in r.json()["detail"]
 
 
 def test_a_stale_if_match_is_refused(bearer, world):

@@ -1,6 +1,6 @@
 """Writes and versions over HTTP, on both databases: structures, sites, scenarios, enterprises
 and sharing cases are written by the roles their services allow (audited), refused to the
-others (400), not found for those who may not see them (404); every GET of one mutable
+others (403), not found for those who may not see them (404); every GET of one mutable
 resource sends an ``ETag``, and a write with ``If-Match`` happens only at that version (412
 for a stale tag or one of another object, nothing written)."""
 
@@ -134,10 +134,10 @@ def test_the_owner_and_the_regulator_create_structures(bearer, login):
     # the same external id again, for another owner, or by a role that does not own it
     assert zhao.post(f"{API}/structures", json=NEW_TOWER).status_code == 400
     other = {**NEW_TOWER, "external_id": "T-lights", "owner": "cq-street-lighting"}
-    assert zhao.post(f"{API}/structures", json=other).status_code == 400
-    assert bearer("wang.cmcc", write=True).post(f"{API}/structures", json=other).status_code == 400
+    assert zhao.post(f"{API}/structures", json=other).status_code == 403
+    assert bearer("wang.cmcc", write=True).post(f"{API}/structures", json=other).status_code == 403
     r = login("ma.viewer").post(f"{API}/structures", json={**NEW_TOWER, "external_id": "T-v"})
-    assert r.status_code == 400 and "viewer" in r.json()["detail"]
+    assert r.status_code == 403 and "viewer" in r.json()["detail"]
     ok(login("wu.lights").post(f"{API}/structures", json=other), 201)
     by_regulator = {**NEW_TOWER, "external_id": "T-reg"}
     ok(bearer("li.reg", write=True).post(f"{API}/structures", json=by_regulator), 201)
@@ -185,10 +185,10 @@ def test_a_structure_patch_with_if_match(bearer, login):
     assert field_of(zhao.patch(f"{API}/structures/T1", json={"kind": "balloon"})) == "kind"
     # who may not: an operator, a viewer, the owner giving it away; a missing one is 404
     assert bearer("wang.cmcc", write=True).patch(f"{API}/structures/T1",
-                                                 json={"name": "x"}).status_code == 400  # fmt: skip
-    assert login("ma.viewer").patch(f"{API}/structures/T1", json={"name": "x"}).status_code == 400
+                                                 json={"name": "x"}).status_code == 403  # fmt: skip
+    assert login("ma.viewer").patch(f"{API}/structures/T1", json={"name": "x"}).status_code == 403
     assert (
-        zhao.patch(f"{API}/structures/T1", json={"owner": "cq-street-lighting"}).status_code == 400
+        zhao.patch(f"{API}/structures/T1", json={"owner": "cq-street-lighting"}).status_code == 403
     )
     assert zhao.patch(f"{API}/structures/nope", json={"name": "x"}).status_code == 404
     # the regulator may, without If-Match
@@ -236,12 +236,12 @@ def test_the_operator_moves_its_site_with_if_match(bearer, login, world):
         assert r.status_code == 404
     # roles that see it but may not move it
     assert login("chen.yuzhong").post(f"{API}/sites/{planned}/transition",
-                                      json=move).status_code == 400  # fmt: skip
+                                      json=move).status_code == 403  # fmt: skip
     assert login("ma.viewer").post(f"{API}/sites/{planned}/transition",
-                                   json=move).status_code == 400  # fmt: skip
+                                   json=move).status_code == 403  # fmt: skip
     public = world.sites["unicom_public"]
     r = cmcc.post(f"{API}/sites/{public}/transition", json={"to": "retired"})
-    assert r.status_code == 400 and "operator" in r.json()["detail"]
+    assert r.status_code == 403 and "operator" in r.json()["detail"]
     # stale and foreign tags: 412, nothing written
     stale = tag.replace(f'v{site["version"]}"', f'v{site["version"] + 5}"')
     assert cmcc.post(f"{API}/sites/{planned}/transition", json=move,
@@ -307,9 +307,9 @@ def test_scenarios_are_written_by_the_regulator_and_the_districts(bearer, login)
     for refused in (bearer("wang.cmcc", write=True), bearer("zhao.tower", write=True),
                     login("ma.viewer")):  # fmt: skip
         r = refused.post(f"{API}/scenarios", json={**body, "code": "api-other"})
-        assert r.status_code == 400 and "regulator" in r.json()["detail"]
+        assert r.status_code == 403 and "regulator" in r.json()["detail"]
         r = refused.patch(f"{API}/scenarios/api-smart-port", json={"notes": "x"})
-        assert r.status_code == 400
+        assert r.status_code == 403
     assert field_of(chen.post(f"{API}/scenarios", json={**body, "code": "api-y",
                                                         "year": 1800})) == "year"  # fmt: skip
     # PATCH with If-Match; its enterprises are part of its version
@@ -371,8 +371,8 @@ def test_enterprises_are_written_by_the_regulator_and_the_districts(bearer, logi
     assert made["revenues"] == [{"year": 2021, "revenue_yuan": 1.5e8}]
     assert r.headers["ETag"] == 'W/"r:enterprise:api-ent:v1"'
     for refused in (bearer("wang.cmcc", write=True), login("ma.viewer")):
-        assert refused.post(f"{API}/enterprises", json={**body, "code": "x"}).status_code == 400
-        assert refused.patch(f"{API}/enterprises/api-ent", json={"name_en": "x"}).status_code == 400
+        assert refused.post(f"{API}/enterprises", json={**body, "code": "x"}).status_code == 403
+        assert refused.patch(f"{API}/enterprises/api-ent", json={"name_en": "x"}).status_code == 403
     assert chen.post(f"{API}/enterprises", json=body).status_code == 400  # it exists
     bad = chen.post(f"{API}/enterprises", json={**body, "code": "api-bad", "zone": "moon"})
     assert field_of(bad) == "zone"
@@ -423,7 +423,7 @@ def test_a_case_decision_with_if_match(bearer, case_id, world):
     assert r.status_code == 404
     r = bearer("sun.unicom", write=True).post(f"{API}/sharing/cases/{case_id}/decision",
                                               json=decision, headers={"If-Match": tag})  # fmt: skip
-    assert r.status_code == 400 and "regulator" in r.json()["detail"]
+    assert r.status_code == 403 and "regulator" in r.json()["detail"]
     stale = f'W/"r:case:{case_id}:v{case["version"] + 1}"'
     r = writer.post(f"{API}/sharing/cases/{case_id}/decision", json=decision,
                     headers={"If-Match": stale})  # fmt: skip

@@ -469,7 +469,7 @@ def test_another_organisations_job_does_not_exist_for_the_caller(as_user, steps_
     viewer = as_user("ma.viewer")
     assert viewer.get(f"{API}/jobs/{jid}").status_code == 200
     r = viewer.post(f"{API}/jobs/{jid}/cancel")
-    assert r.status_code == 400 and "viewer" in r.json()["detail"]
+    assert r.status_code == 403 and "viewer" in r.json()["detail"]
     assert cmcc.get(f"{API}/jobs/{jid}").json()["state"] == "queued"
 
 
@@ -486,26 +486,27 @@ def test_list_pages_and_filters(as_user, steps_kind):
 
 
 @pytest.mark.parametrize(
-    ("who", "kind", "params", "words"),
+    ("who", "kind", "params", "status", "words"),
     [
-        ("wang.cmcc", "mine-bitcoin", {}, "unknown job kind 'mine-bitcoin'"),
-        ("wang.cmcc", "report", {"lang": ["fr"]}, "invalid parameters of a report job: lang.0"),
-        ("wang.cmcc", "report", {"scope": "999999"}, "no district '999999'"),
-        ("wang.cmcc", "report", {"colour": "red"}, "colour: Extra inputs are not permitted"),
-        ("ma.viewer", "report", {}, "is a viewer and cannot submit jobs"),
-        ("wang.cmcc", "coverage", {"area": "nowhere"}, "params.area"),
-        ("wang.cmcc", "coverage", {"area": "500103", "resolution_m": 0}, "resolution_m"),
-        ("wang.cmcc", "coverage", {"area": "500103", "record": True}, "only the regulator"),
-        ("wang.cmcc", "plan", {}, "exactly one of area and phased"),
+        ("wang.cmcc", "mine-bitcoin", {}, 400, "unknown job kind 'mine-bitcoin'"),
+        ("wang.cmcc", "report", {"lang": ["fr"]}, 400,
+         "invalid parameters of a report job: lang.0"),
+        ("wang.cmcc", "report", {"scope": "999999"}, 400, "no district '999999'"),
+        ("wang.cmcc", "report", {"colour": "red"}, 400, "colour: Extra inputs are not permitted"),
+        ("ma.viewer", "report", {}, 403, "is a viewer and cannot submit jobs"),
+        ("wang.cmcc", "coverage", {"area": "nowhere"}, 400, "params.area"),
+        ("wang.cmcc", "coverage", {"area": "500103", "resolution_m": 0}, 400, "resolution_m"),
+        ("wang.cmcc", "coverage", {"area": "500103", "record": True}, 403, "only the regulator"),
+        ("wang.cmcc", "plan", {}, 400, "exactly one of area and phased"),
         ("wang.cmcc", "plan", {"area": "500103", "operators": ["china-unicom"], "record": True},
-         "for its own sites"),
-        ("wang.cmcc", "import", {"file": "a.csv", "layer": "sites"}, "only the regulator"),
-        ("li.reg", "import", {"file": "../a.csv", "layer": "sites"}, "a plain file name"),
+         403, "for its own sites"),
+        ("wang.cmcc", "import", {"file": "a.csv", "layer": "sites"}, 403, "only the regulator"),
+        ("li.reg", "import", {"file": "../a.csv", "layer": "sites"}, 400, "a plain file name"),
     ],
 )  # fmt: skip
-def test_submit_refuses_bad_kinds_params_and_roles(as_user, who, kind, params, words):
+def test_submit_refuses_bad_kinds_params_and_roles(as_user, who, kind, params, status, words):
     r = as_user(who).post(f"{API}/jobs", json={"kind": kind, "params": params})
-    assert r.status_code == 400, r.text
+    assert r.status_code == status, r.text
     assert words in r.json()["detail"]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from mastplan.cli import app
-from mastplan.errors import MastplanError, NotFoundError
+from mastplan.errors import MastplanError, NotFoundError, PermissionDeniedError
 from mastplan.progress.enums import IssueStatus, LinkKind, TaskStatus
 from mastplan.progress.meetings import (
     AssignmentSpec,
@@ -275,8 +275,8 @@ def test_follow_ups_come_from_the_assigned_unit_and_only_the_office_closes(gov):
         assignments=[AssignmentSpec("cq-zjw", d("2020-04-01"), "inspect")],
     )
     action = decision.assignments[0]
-    with pytest.raises(MastplanError, match=r"wang.jxw \(cq-jxw\) cannot follow up assignment "
-                                            r"\d+: it is assigned to cq-zjw"):  # fmt: skip
+    with pytest.raises(PermissionDeniedError, match=r"wang.jxw \(cq-jxw\) cannot follow up "
+                       r"assignment \d+: only its unit \(cq-zjw\)"):  # fmt: skip
         post_follow_up(s, "wang.jxw", action.id, status="in_progress", note="x")
     with pytest.raises(MastplanError, match="is a viewer"):
         post_follow_up(s, "he.office.viewer", action.id, status="in_progress", note="x")

@@ -320,8 +320,8 @@ def test_units_the_office_and_the_regulator_may_post(tasks_session, user, task):
 @pytest.mark.parametrize(
     ("user", "task", "message"),
     [("wang.cmcc", "key-2-1", r"wang.cmcc \(china-mobile\) cannot post an update on task key-2-1"),
-     ("chen.yuzhong", "key-1-2", "not a unit of task key-1-2"),
-     ("zhang.kjj", "safeguard-1", "not a unit of task safeguard-1"),
+     ("chen.yuzhong", "key-1-2", "only the units of task key-1-2"),
+     ("zhang.kjj", "safeguard-1", "only the units of task safeguard-1"),
      ("he.reg.viewer", "key-1-1", "is a viewer"),
      ("nobody", "key-1-1", "no user 'nobody'")],
 )  # fmt: skip

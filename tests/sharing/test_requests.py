@@ -9,7 +9,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from mastplan.errors import InvalidTransitionError, MastplanError, NotFoundError
+from mastplan.errors import (
+    InvalidTransitionError,
+    MastplanError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from mastplan.registry.audit import verify_chain
 from mastplan.registry.enums import CaseKind, CaseState, RequestState, TenancyStatus
 from mastplan.registry.models import AuditEntry, SharingCase, Tenancy, TenancyPosition
@@ -115,7 +120,7 @@ def test_an_operator_gets_not_found_for_another_operators_request(sharing_sessio
         assert req.id not in [r.id for r in list_requests(s, user)]
     with pytest.raises(NotFoundError):
         act(s, "sun.unicom", req.id, "withdraw")
-    with pytest.raises(InvalidTransitionError, match="only the operator can withdraw"):
+    with pytest.raises(PermissionDeniedError, match="only the operator can withdraw"):
         act(s, "ma.viewer", req.id, "withdraw")  # a viewer sees, and moves nothing
     # the operator and its viewer, the owner, the regulator, the structure's district
     for user in ("wang.cmcc", "ma.viewer", "zhao.tower", "li.reg", "chen.yuzhong"):
@@ -124,21 +129,24 @@ def test_an_operator_gets_not_found_for_another_operators_request(sharing_sessio
     assert get_request(s, "wang.cmcc", req.id).state is S.UNDER_REVIEW  # nothing moved
 
 
-@pytest.mark.parametrize("user, action, reason, message", [
-    ("wang.cmcc", "approve", None, "only the owner can approve"),
-    ("li.reg", "approve", None, "only the owner can approve"),
-    ("zhao.tower", "reject", None, "reject needs a reason"),
-    ("zhao.tower", "request-changes", "  ", "request-changes needs a reason"),
-    ("zhao.tower", "install", None, "cannot install"),
-    ("chen.yuzhong", "approve", None, "only the owner can approve"),
+DENIED, INVALID = PermissionDeniedError, InvalidTransitionError
+
+
+@pytest.mark.parametrize("user, action, reason, error, message", [
+    ("wang.cmcc", "approve", None, DENIED, "only the owner can approve"),
+    ("li.reg", "approve", None, DENIED, "only the owner can approve"),
+    ("zhao.tower", "reject", None, INVALID, "reject needs a reason"),
+    ("zhao.tower", "request-changes", "  ", INVALID, "request-changes needs a reason"),
+    ("zhao.tower", "install", None, INVALID, "cannot install"),
+    ("chen.yuzhong", "approve", None, DENIED, "only the owner can approve"),
 ])  # fmt: skip
 def test_only_the_tables_moves_by_their_roles_and_nothing_is_written_otherwise(
-    sharing_session, user, action, reason, message
+    sharing_session, user, action, reason, error, message
 ):
     s = sharing_session
     req = to_review(s)
     before = audit_count(s)
-    with pytest.raises(InvalidTransitionError, match=message):
+    with pytest.raises(error, match=message):
         act(s, user, req.id, action, reason=reason)
     assert audit_count(s) == before
     assert get_request(s, "li.reg", req.id).state is S.UNDER_REVIEW
@@ -175,7 +183,9 @@ def test_a_request_that_does_not_fit_the_structure_is_refused_at_filing(sharing_
         file_request(s, "wang.cmcc", ask(mount_height_m=40.0))
     with pytest.raises(MastplanError, match="payload_kg must be a number >= 0"):
         file_request(s, "wang.cmcc", ask(payload_kg=-1.0))
-    with pytest.raises(MastplanError, match="only an operator files"):
+    with pytest.raises(
+        PermissionDeniedError, match="cannot file sharing requests: only an operator"
+    ):
         file_request(s, "zhao.tower", ask())
     assert list_requests(s, "li.reg") == []
 
@@ -215,7 +225,7 @@ def test_a_fee_offer_against_the_policy_cannot_be_approved_and_opens_one_case(sh
     assert case.kind is CaseKind.FEE_COMPLAINT and case.request_id == req.id
     assert [d["rule"] for d in case.detail] == ["prohibited_item"]
     assert list_cases(s, "wang.cmcc") == cases and list_cases(s, "sun.unicom") == []
-    with pytest.raises(MastplanError, match="only the regulator decides"):
+    with pytest.raises(PermissionDeniedError, match="cannot decide cases: only the regulator"):
         decide_case(s, "zhao.tower", case.id, "upheld", "remove the entry fee")
     with pytest.raises(NotFoundError):
         decide_case(s, "sun.unicom", case.id, "upheld", "remove the entry fee")
@@ -251,7 +261,7 @@ def test_the_regulator_may_force_a_release_with_a_reason(sharing_session):
     req = act(s, "zhao.tower", to_review(s).id, "approve")
     with pytest.raises(InvalidTransitionError, match="force-release needs a reason"):
         act(s, "li.reg", req.id, "force-release")
-    with pytest.raises(InvalidTransitionError, match="only the regulator"):
+    with pytest.raises(PermissionDeniedError, match="only the regulator"):
         act(s, "zhao.tower", req.id, "force-release", reason="unpaid")
     req = act(s, "li.reg", req.id, "force-release", reason="site never built, space reclaimed")
     assert req.state is S.RELEASED and occupied(s, "T1") == []
@@ -277,7 +287,8 @@ def test_overdue_answers_follow_the_working_day_calendar_and_become_cases(sharin
     assert overdue_requests(s, reg, at_cst(14)) == []  # a weekday count would say overdue
     assert overdue_requests(s, reg, at_cst(16, hour=23)) == []  # the last day, still in time
     assert [r.id for r in overdue_requests(s, reg, at_cst(17, hour=0))] == [req.id]
-    with pytest.raises(MastplanError, match="only the regulator escalates"):
+    with pytest.raises(PermissionDeniedError,
+                       match="cannot escalate overdue requests: only the regulator"):  # fmt: skip
         escalate_overdue(s, "zhao.tower", at_cst(18))
     opened = escalate_overdue(s, "li.reg", at_cst(18))
     assert [c.kind for c in opened] == [CaseKind.OVERDUE_ANSWER]

@@ -17,6 +17,7 @@ from mastplan.errors import (
     InvalidTransitionError,
     MastplanError,
     NotFoundError,
+    PermissionDeniedError,
     StaleVersionError,
 )
 from mastplan.registry.db import make_engine, require_current_schema, session_factory
@@ -91,6 +92,11 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
     @app.exception_handler(NotFoundError)
     async def not_found(_request, exc):
         return _answer(404, str(exc))
+
+    @app.exception_handler(PermissionDeniedError)
+    async def denied(request: Request, exc):
+        log.info("refused %s %s: %s", request.method, request.url.path, exc)
+        return _answer(403, str(exc))
 
     @app.exception_handler(StaleVersionError)
     async def stale(_request, exc):

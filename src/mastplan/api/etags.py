@@ -16,12 +16,15 @@ inside the write transaction — else 412. A tag of another object, or one that 
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Annotated, Final
 from urllib.parse import quote
 
-from fastapi import HTTPException, Response
+from fastapi import Header, HTTPException, Response
 
-__all__ = ["ETAG_KINDS", "etag", "if_match", "set_etag"]
+__all__ = ["ETAG_KINDS", "IfMatch", "etag", "if_match", "set_etag"]
+
+#: The ``If-Match`` header of a write: the ``ETag`` of the version the write is meant for.
+IfMatch = Annotated[str | None, Header(max_length=1000)]
 
 #: The kinds of tagged resources and the object names used in messages.
 ETAG_KINDS: Final = {

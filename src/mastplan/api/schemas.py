@@ -36,12 +36,32 @@ class InvalidRequest(BaseModel):
 #: The error answers any authenticated endpoint may give.
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "no valid credential"},
-    403: {"model": Problem, "description": "a read-only token, or a browser write without CSRF"},
+    403: {
+        "model": Problem,
+        "description": "a read-only token, a browser write without CSRF, or "
+        "a role or organisation that may not do this to an object it may see",
+    },
     422: {"model": InvalidRequest, "description": "invalid parameters"},
 }
 #: An object that does not exist, or that the caller may not see: the same answer.
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "no such object, or not the caller's to see"}
+}
+
+
+#: What a write may answer besides :data:`ERRORS`: refused by a rule of the data (an id that
+#: exists, a closed assignment, …), or an object the caller may not see.
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": Problem,
+        "description": "refused by a rule of the data (an id that exists, a closed assignment …)",
+    },
+    **NOT_FOUND,
+}
+#: A write with ``If-Match`` may also answer 412.
+VERSIONED_WRITE: dict[int | str, dict[str, Any]] = {
+    **WRITE_ERRORS,
+    412: {"model": Problem, "description": "the object changed since it was read (If-Match)"},
 }
 
 

@@ -41,6 +41,7 @@ from mastplan.registry import crud
 from mastplan.registry.db import _DEPTH, transaction
 from mastplan.registry.enums import UserRole
 from mastplan.registry.models import User
+from mastplan.registry.permissions import deny, refuse_viewer, require_role
 from mastplan.registry.users import acting
 
 __all__ = [
@@ -219,11 +220,9 @@ def _validate_report(session: Session, user: User, params: dict[str, Any]) -> di
 def _validate_coverage(session: Session, user: User, params: dict[str, Any]) -> dict[str, Any]:
     p = _parse(CoverageParams, "coverage", params)
     assert isinstance(p, CoverageParams)
-    if p.record and user.role is not UserRole.REGULATOR:
-        raise MastplanError(
-            f"only the regulator keeps coverage statistics in the registry (record); "
-            f"{user.name} is a {user.role.value}"
-        )
+    if p.record:
+        what = "keep coverage statistics in the registry (record)"
+        require_role(user, [UserRole.REGULATOR], what, "the regulator")
     _check_area(session, p.area)
     return _dump(p)
 
@@ -237,10 +236,8 @@ def _validate_plan(session: Session, user: User, params: dict[str, Any]) -> dict
     if p.record:
         own = user.role is UserRole.OPERATOR and set(p.operators) == {user.organisation.code}
         if user.role is not UserRole.REGULATOR and not own:
-            raise MastplanError(
-                "only the regulator, or an operator for its own sites, records planned sites "
-                f"(record); {user.name} is a {user.role.value} of {user.organisation.code}"
-            )
+            raise deny(user, "record planned sites (record)",
+                       "the regulator, or an operator for its own sites,")  # fmt: skip
     if p.area is not None:
         _check_area(session, p.area)
     p.operators = list(dict.fromkeys(p.operators))
@@ -248,9 +245,7 @@ def _validate_plan(session: Session, user: User, params: dict[str, Any]) -> dict
 
 
 def _may_import(user: User) -> None:
-    if user.role is not UserRole.REGULATOR:
-        raise MastplanError(f"only the regulator imports registry layers; {user.name} is a "
-                            f"{user.role.value}")  # fmt: skip
+    require_role(user, [UserRole.REGULATOR], "import registry layers", "the regulator")
 
 
 def _validate_import(session: Session, user: User, params: dict[str, Any]) -> dict[str, Any]:
@@ -324,8 +319,7 @@ def submit(
         raise MastplanError(f"unknown job kind {kind!r}; one of {', '.join(sorted(KINDS))}")
     with _writing(session):
         user, actor = acting(session, user_name, reason)
-        if user.role is UserRole.VIEWER:
-            raise MastplanError(f"{user.name} is a viewer and cannot submit jobs")
+        refuse_viewer(user, "submit jobs")
         clean = spec.validate(session, user, dict(params))
         job = Job(kind=kind, params=clean, state=JobState.QUEUED, progress=0.0, result={},
                   user_id=user.id, organisation=user.organisation.code, queued_at=_now(),
@@ -334,12 +328,11 @@ def submit(
 
 
 def may_import(session: Session, user_name: str) -> None:
-    """Raise :class:`MastplanError` unless ``user_name`` may submit ``import`` jobs (what
-    :func:`submit` checks, before an upload is received); ends the read."""
+    """Raise :class:`~mastplan.errors.PermissionDeniedError` unless ``user_name`` may submit
+    ``import`` jobs (what :func:`submit` checks, before an upload is received); ends the read."""
     user, _ = acting(session, user_name)
     try:
-        if user.role is UserRole.VIEWER:
-            raise MastplanError(f"{user.name} is a viewer and cannot submit jobs")
+        refuse_viewer(user, "submit jobs")
         _may_import(user)
     finally:
         session.commit()
@@ -390,8 +383,7 @@ def request_cancel(
     with _writing(session):
         user, actor = acting(session, user_name, reason)
         job = _visible(session, user, job_id, lock=True)
-        if user.role is UserRole.VIEWER:
-            raise MastplanError(f"{user.name} is a viewer and cannot cancel jobs")
+        refuse_viewer(user, "cancel jobs")
         if job.state is JobState.CANCELLED or (
             job.state is JobState.RUNNING and job.cancel_requested
         ):

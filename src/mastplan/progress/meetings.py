@@ -42,7 +42,6 @@ from mastplan.progress.tasks import (
     local_date,
     overdue_on,
     parse_status,
-    refuse_viewer,
     require_overseer,
     today,
     update_time,
@@ -52,6 +51,7 @@ from mastplan.registry.audit import Actor
 from mastplan.registry.db import transaction
 from mastplan.registry.models import KeyArea, SharingCase, SharingRequest, Site, Structure, User
 from mastplan.registry.organisations import get_organisation
+from mastplan.registry.permissions import deny, refuse_viewer
 from mastplan.registry.users import acting
 
 __all__ = [
@@ -406,10 +406,9 @@ def _require_follow_up_writer(user: User, assignment: Assignment) -> None:
     refuse_viewer(user, f"follow up assignment {assignment.id}")
     if is_overseer(user) or user.organisation_id == assignment.organisation_id:
         return
-    raise MastplanError(
-        f"{user.name} ({user.organisation.code}) cannot follow up assignment {assignment.id}: "
-        f"it is assigned to {assignment.organisation.code}"
-    )
+    raise deny(user, f"follow up assignment {assignment.id}",
+               f"its unit ({assignment.organisation.code}), the joint-meeting office and the "
+               "regulator")  # fmt: skip
 
 
 def post_follow_up(

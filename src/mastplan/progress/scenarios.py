@@ -28,6 +28,7 @@ from mastplan.registry.db import transaction
 from mastplan.registry.enums import UserRole
 from mastplan.registry.fields import RowErrors
 from mastplan.registry.models import Organisation, User
+from mastplan.registry.permissions import require_role
 from mastplan.registry.users import acting
 
 __all__ = [
@@ -53,9 +54,7 @@ WRITER_ROLES = frozenset({UserRole.REGULATOR, UserRole.DISTRICT})
 
 def require_writer(user: User, what: str) -> None:
     """Only the regulator's and the district governments' users (:data:`WRITER_ROLES`)."""
-    if user.role not in WRITER_ROLES:
-        raise MastplanError(f"{user.name} is a {user.role.value} and cannot {what}: only the "
-                            "regulator and the district governments can")  # fmt: skip
+    require_role(user, WRITER_ROLES, what, "the regulator and the district governments")
 
 
 def get_scenario(session: Session, code: str) -> ApplicationScenario:

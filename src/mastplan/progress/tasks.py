@@ -31,9 +31,9 @@ from mastplan.progress.models import Milestone, PlanTask, ProgressUpdate, TaskUn
 from mastplan.registry import crud
 from mastplan.registry.audit import Actor
 from mastplan.registry.db import transaction
-from mastplan.registry.enums import UserRole
 from mastplan.registry.models import Organisation, User
 from mastplan.registry.organisations import get_organisation
+from mastplan.registry.permissions import deny, refuse_viewer
 from mastplan.registry.users import acting
 from mastplan.sharing.calendar import CST, as_utc, local_date, today
 
@@ -118,12 +118,6 @@ def clean_evidence(evidence: Iterable[str], status: TaskStatus) -> list[str]:
     return out
 
 
-def refuse_viewer(user: User, what: str) -> None:
-    """Viewers read; they never write."""
-    if user.role is UserRole.VIEWER:
-        raise MastplanError(f"{user.name} is a viewer and cannot {what}")
-
-
 def is_overseer(user: User) -> bool:
     """Whether the user belongs to the joint-meeting office or the regulator."""
     return user.organisation.code in OVERSEERS
@@ -133,10 +127,8 @@ def require_overseer(user: User, what: str) -> None:
     """Only the joint-meeting office and the regulator keep the joint meeting's records."""
     refuse_viewer(user, what)
     if not is_overseer(user):
-        raise MastplanError(
-            f"{user.name} ({user.organisation.code}) cannot {what}: only users of the "
-            f"joint-meeting office ({JOINT_OFFICE}) or the regulator ({REGULATOR}) can"
-        )
+        raise deny(user, what, f"users of the joint-meeting office ({JOINT_OFFICE}) or the "
+                               f"regulator ({REGULATOR})")  # fmt: skip
 
 
 def overdue_on(due_on: ColumnElement, done_on: ColumnElement, on: dt.date) -> ColumnElement:
@@ -388,10 +380,8 @@ def _require_task_writer(user: User, task: PlanTask, what: str) -> None:
         return
     if any(u.organisation_id == user.organisation_id for u in task.units):
         return
-    raise MastplanError(
-        f"{user.name} ({user.organisation.code}) cannot {what}: not a unit of task "
-        f"{task.code}, the joint-meeting office ({JOINT_OFFICE}) or the regulator ({REGULATOR})"
-    )
+    raise deny(user, what, f"the units of task {task.code}, the joint-meeting office "
+                           f"({JOINT_OFFICE}) and the regulator ({REGULATOR})")  # fmt: skip
 
 
 def add_milestone(

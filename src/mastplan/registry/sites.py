@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mastplan.errors import InvalidTransitionError, MastplanError, NotFoundError
+from mastplan.errors import InvalidTransitionError, NotFoundError
 from mastplan.registry import crud
 from mastplan.registry.audit import Actor
 from mastplan.registry.db import transaction
 from mastplan.registry.enums import SITE_TRANSITIONS, SiteStatus, UserRole
 from mastplan.registry.models import Sector, Site, User
+from mastplan.registry.permissions import deny, refuse_viewer
 from mastplan.registry.users import acting
 
 # The date column stamped when a site enters each status.
@@ -79,13 +80,9 @@ def require_site_writer(user: User, site: Site, what: str) -> None:
     """The regulator moves any site; a user (not a viewer) of the site's operator its own."""
     if user.role is UserRole.REGULATOR:
         return
-    if user.role is UserRole.VIEWER:
-        raise MastplanError(f"{user.name} is a viewer and cannot {what}")
+    refuse_viewer(user, what)
     if user.role is not UserRole.OPERATOR or user.organisation_id != site.operator_id:
-        raise MastplanError(
-            f"{user.name} ({user.organisation.code}) cannot {what}: only the site's operator "
-            "and the regulator can"
-        )
+        raise deny(user, what, "the site's operator and the regulator")
 
 
 def transition_site_as(

@@ -22,6 +22,7 @@ from mastplan.registry.db import transaction
 from mastplan.registry.enums import UserRole
 from mastplan.registry.fields import RowErrors
 from mastplan.registry.models import Organisation, Structure, TenancyPosition, User
+from mastplan.registry.permissions import deny, refuse_viewer
 from mastplan.registry.rules import RegistryLookups, prepare_structures
 from mastplan.registry.users import acting
 
@@ -49,13 +50,9 @@ def require_structure_writer(user: User, owner_id: int, what: str) -> None:
     writes that organisation's structures; nobody else."""
     if user.role is UserRole.REGULATOR:
         return
-    if user.role is UserRole.VIEWER:
-        raise MastplanError(f"{user.name} is a viewer and cannot {what}")
+    refuse_viewer(user, what)
     if user.organisation_id != owner_id:
-        raise MastplanError(
-            f"{user.name} ({user.organisation.code}) cannot {what}: only the regulator and "
-            "the users of the structure's owner can"
-        )
+        raise deny(user, what, "the regulator and the users of the structure's owner")
 
 
 def _create(session: Session, actor: Actor, values: dict[str, Any]) -> Structure:

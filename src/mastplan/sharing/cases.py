@@ -21,6 +21,7 @@ from mastplan.registry.audit import Actor
 from mastplan.registry.db import transaction
 from mastplan.registry.enums import AWAITING_ANSWER, CaseKind, CaseOutcome, CaseState, UserRole
 from mastplan.registry.models import SharingCase, SharingRequest, User
+from mastplan.registry.permissions import require_role
 from mastplan.registry.users import acting
 from mastplan.sharing.access import request_filter
 from mastplan.sharing.calendar import CST, working_days
@@ -99,7 +100,7 @@ def escalate_overdue(
     runs it (or a scheduled job as a regulator user). Returns the cases opened now."""
     with transaction(session):
         user, actor = acting(session, user_name)
-        _require_regulator(user, "escalates overdue requests")
+        _require_regulator(user, "escalate overdue requests")
         opened = []
         for req in overdue_requests(session, user, now):
             exists = session.scalar(
@@ -166,7 +167,7 @@ def decide_case(
     with transaction(session):
         user, actor = acting(session, user_name, decision)
         case = _visible_case(session, user, case_id, lock=True)
-        _require_regulator(user, "decides cases")
+        _require_regulator(user, "decide cases")
         crud.check_version(case, if_version, f"sharing case {case_id}")
         if case.state is not CaseState.OPEN:
             raise MastplanError(f"case {case_id} was decided already ({case.outcome.value})")
@@ -185,5 +186,4 @@ def decide_case(
 
 
 def _require_regulator(user: User, what: str) -> None:
-    if user.role is not UserRole.REGULATOR:
-        raise MastplanError(f"only the regulator {what}; {user.name} is a {user.role.value}")
+    require_role(user, [UserRole.REGULATOR], what, "the regulator")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mastplan.errors import InvalidTransitionError
+from mastplan.errors import InvalidTransitionError, PermissionDeniedError
 from mastplan.registry.enums import RequestState
 from mastplan.registry.enums import UserRole as Role
 
@@ -85,8 +85,8 @@ def next_state(
     """The transition ``action`` makes from ``state`` when a user of ``role`` asks for it.
 
     Raises :class:`~mastplan.errors.InvalidTransitionError` with one line naming the state,
-    the action and what is missing: the move does not exist, belongs to another role, or needs
-    a reason.
+    the action and what is missing (the move does not exist or needs a reason), and
+    :class:`~mastplan.errors.PermissionDeniedError` when the move belongs to another role.
     """
     state, action, role = RequestState(state), Action(action), Role(role)
     t = _BY_KEY.get((state, action))
@@ -97,7 +97,7 @@ def next_state(
             + (f" (possible: {', '.join(possible)})" if possible else " (it is final)")
         )
     if role != t.role:
-        raise InvalidTransitionError(
+        raise PermissionDeniedError(
             f"only the {t.role.value} can {action.value} {_a(state.value)} request, not "
             f"{_a(role.value)}"
         )

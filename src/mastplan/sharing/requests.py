@@ -30,6 +30,7 @@ from mastplan.registry.enums import (
     UserRole,
 )
 from mastplan.registry.models import SharingRequest, Structure, User
+from mastplan.registry.permissions import require_role
 from mastplan.registry.sites import get_site
 from mastplan.registry.structures import get_structure
 from mastplan.registry.tenancies import book, release_tenancy
@@ -160,9 +161,7 @@ def file_request(
     """An operator's new request (a draft; submitted at once with ``submit``)."""
     with transaction(session):
         user, actor = acting(session, user_name, reason)
-        if user.role is not UserRole.OPERATOR:
-            raise MastplanError(f"only an operator files sharing requests; {user.name} is a "
-                                f"{user.role.value}")  # fmt: skip
+        require_role(user, [UserRole.OPERATOR], "file sharing requests", "an operator")
         values = _values(session, user, spec)
         req = crud.create(
             session,
@@ -186,9 +185,7 @@ def amend_request(
     with transaction(session):
         user, actor = acting(session, user_name, reason)
         req = _visible(session, user, request_id, lock=True)
-        if user.role is not UserRole.OPERATOR:
-            raise MastplanError(f"only the operator amends its request; {user.name} is a "
-                                f"{user.role.value}")  # fmt: skip
+        require_role(user, [UserRole.OPERATOR], "amend a request", "the operator")
         if req.state not in _AMENDABLE:
             raise MastplanError(f"a {req.state.value} request cannot be amended (only a draft "
                                 "or one with changes requested)")  # fmt: skip
@@ -314,9 +311,8 @@ def waive_fee(
     with transaction(session):
         user, actor = acting(session, user_name, reason)
         req = _visible(session, user, request_id, lock=True)
-        if user.role not in (UserRole.OWNER, UserRole.REGULATOR):
-            raise MastplanError(f"only the owner or the regulator waives a fee; {user.name} is "
-                                f"a {user.role.value}")  # fmt: skip
+        require_role(user, [UserRole.OWNER, UserRole.REGULATOR], "waive a fee",
+                     "the owner or the regulator")  # fmt: skip
         if req.state not in _WAIVABLE:
             raise MastplanError(f"a {req.state.value} request's fees cannot be waived")
         if item not in {line["item"] for line in req.fee_offer}:

@@ -10,9 +10,6 @@ import { TASK_STATUSES, mayUpdateTask } from "../governance.js";
 import { lang, t, tOr, when } from "../i18n.js";
 
 const kept = { unit: "", status: "" };
-// Updates posted from this browser tab, by task (the API lists a task's updates only where it
-// gives them with the task).
-const posted = new Map();
 
 export function titleOf(obj) {
   return (lang() === "en" ? obj.title_en : obj.title_zh) || obj.title_zh || obj.title_en || "";
@@ -146,10 +143,14 @@ function renderTask(container, { user, arg, toast }) {
 
   async function load(notice = null) {
     try {
-      const { data, etag: tag } = await api(`/tasks/${encodeURIComponent(arg)}`);
+      const code = encodeURIComponent(arg);
+      const [{ data, etag: tag }, { data: updates }] = await Promise.all([
+        api(`/tasks/${code}`),
+        api(`/tasks/${code}/updates`),
+      ]);
       if (disposed) return;
       etag = tag;
-      show(data, notice);
+      show({ ...data, updates }, notice);
     } catch (exc) {
       if (!disposed) showError(body, exc);
     }
@@ -157,7 +158,7 @@ function renderTask(container, { user, arg, toast }) {
 
   function show(task, notice) {
     const milestones = task.milestones ?? [];
-    const updates = [...(task.updates ?? []), ...(posted.get(task.code) ?? []).filter((u) => !(task.updates ?? []).some((x) => x.id === u.id))];
+    const updates = [...(task.updates ?? [])];
     updates.sort((a, b) => String(b.at).localeCompare(String(a.at)));
     fill(
       body,
@@ -243,7 +244,6 @@ function renderTask(container, { user, arg, toast }) {
           headers: etag ? { "If-Match": etag } : {},
         });
         if (disposed) return;
-        posted.set(task.code, [...(posted.get(task.code) ?? []), data]);
         const text = t("tasks.posted", { code: task.code, status: t(`task.status.${data.status}`) });
         toast(text);
         load(message("ok", text));

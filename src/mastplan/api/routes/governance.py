@@ -16,13 +16,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from mastplan.api import etags
 from mastplan.api.deps import DB, Authed
-from mastplan.api.schemas import ERRORS, NOT_FOUND, parse_day, problem
+from mastplan.api.etags import IfMatch
+from mastplan.api.schemas import (
+    ERRORS,
+    NOT_FOUND,
+    VERSIONED_WRITE,
+    WRITE_ERRORS,
+    parse_day,
+)
 from mastplan.progress.enums import (
     IndustrySegment,
     IndustryZone,
@@ -64,15 +71,6 @@ DateQuery = Annotated[
         description="As of this day, YYYY-MM-DD (Chongqing) [default: today].",
     ),
 ]
-WRITE_ERRORS = {
-    **problem(400, "refused by the service: a viewer, a unit that is not the task's or the "
-                   "assignment's, a closed assignment …"),
-    **NOT_FOUND,
-}  # fmt: skip
-#: The answers of a write with ``If-Match``.
-VERSIONED_WRITE = {**WRITE_ERRORS, **problem(412, "the object changed since it was read")}
-#: The ``If-Match`` header: the ``ETag`` of the version the write is meant for.
-IfMatch = Annotated[str | None, Header(max_length=1000)]
 
 
 # --- tasks --------------------------------------------------------------------------------------
@@ -200,11 +198,22 @@ def get_task_endpoint(
     return _task_out(task_state_on(session, task, parse_day(date)))
 
 
+@router.get("/tasks/{code}/updates", response_model=list[UpdateOut], responses=NOT_FOUND)
+def list_task_updates_endpoint(
+    code: CodePath, who: Authed, session: DB, date: DateQuery = None
+) -> list[UpdateOut]:
+    """A task's progress updates (on it and on its milestones) up to the end of a day, oldest
+    first: who said where it stood, when, with what evidence."""
+    from mastplan.progress.tasks import task_updates
+
+    return [_update_out(session, u) for u in task_updates(session, code, parse_day(date))]
+
+
 @router.post(
     "/tasks/{code}/updates",
     response_model=UpdateOut,
     status_code=201,
-    responses={**WRITE_ERRORS, **problem(412, "the task changed since it was read")},
+    responses=VERSIONED_WRITE,
 )
 def post_task_update_endpoint(
     code: CodePath,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from mastplan.api.deps import DB, Authed
 from mastplan.api.schemas import ERRORS as SHARED_ERRORS
-from mastplan.api.schemas import Problem, problem
+from mastplan.api.schemas import NOT_FOUND, Problem, problem
 from mastplan.errors import NotFoundError
 from mastplan.jobs.models import Job, JobState
 from mastplan.registry.models import User
@@ -110,7 +110,7 @@ def _jobs_dir(request: Request) -> FsPath:
     return getattr(request.app.state, "jobs_dir", None) or jobs_dir()
 
 
-REFUSED = {400: {"model": Problem, "description": "unknown kind, bad parameters, not allowed"}}
+REFUSED = {400: {"model": Problem, "description": "unknown kind or bad parameters"}}
 
 
 def job_of_kind(session: Session, user_name: str, job_id: int, kind: str, noun: str) -> Job:
@@ -200,7 +200,7 @@ def get_job_endpoint(job_id: JobId, who: Authed, session: DB) -> JobOut:
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut,
-             responses={400: {"model": Problem, "description": "a viewer may not cancel"},
+             responses={**NOT_FOUND,
                         409: {"model": Problem,
                               "description": "the job is done or failed already"}})  # fmt: skip
 def cancel_job_endpoint(job_id: JobId, who: Authed, session: DB) -> JobOut:

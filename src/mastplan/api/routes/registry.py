@@ -22,14 +22,15 @@ import math
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import shapely
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mastplan.api import etags
 from mastplan.api.deps import DB, Authed
-from mastplan.api.schemas import ERRORS, NOT_FOUND, problem
+from mastplan.api.etags import IfMatch
+from mastplan.api.schemas import ERRORS, NOT_FOUND, VERSIONED_WRITE, WRITE_ERRORS, problem
 from mastplan.errors import NotFoundError
 from mastplan.registry.enums import (
     KeyAreaCategory,
@@ -64,16 +65,6 @@ MAX_ID = 2**63 - 1
 
 
 router = APIRouter(tags=["registry"], responses=ERRORS)
-
-#: The ``If-Match`` header: the ``ETag`` of the version a write is meant for.
-IfMatch = Annotated[str | None, Header(max_length=1000)]
-#: The answers of a write.
-WRITE_ERRORS = {
-    **problem(400, "refused by the service: a viewer, not the owner's or the operator's user, "
-                   "an external id that exists …"),
-    **problem(412, "the object changed since it was read (If-Match)"),
-    **NOT_FOUND,
-}  # fmt: skip
 
 
 # --- GeoJSON ------------------------------------------------------------------------------------
@@ -465,7 +456,7 @@ def create_structure_endpoint(
 
 
 @router.patch("/structures/{external_id}", response_model=Feature[StructureDetail],
-              responses=WRITE_ERRORS)  # fmt: skip
+              responses=VERSIONED_WRITE)  # fmt: skip
 def patch_structure_endpoint(
     external_id: str,
     body: StructurePatch,
@@ -646,7 +637,7 @@ def get_site_endpoint(
 @router.post(
     "/sites/{external_id}/transition",
     response_model=Feature[SiteDetail],
-    responses={**WRITE_ERRORS, **problem(409, "the lifecycle has no such move")},
+    responses={**VERSIONED_WRITE, **problem(409, "the lifecycle has no such move")},
 )
 def transition_site_endpoint(
     external_id: str,

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from mastplan.api import etags
 from mastplan.api.deps import DB, Authed
-from mastplan.api.schemas import ERRORS, NOT_FOUND, problem
+from mastplan.api.etags import IfMatch
+from mastplan.api.schemas import ERRORS, NOT_FOUND, VERSIONED_WRITE, problem
 from mastplan.registry.enums import CaseOutcome, RequestState
 from mastplan.registry.models import SharingCase, SharingRequest, User
 from mastplan.sharing.access import sees_fees
@@ -210,7 +211,7 @@ def move_request_endpoint(
     session: DB,
     response: Response,
     body: MoveIn | None = None,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ):
     """Move a request along its lifecycle (submit, review, approve, reject, …) as the caller."""
     from mastplan.sharing.requests import act
@@ -247,8 +248,7 @@ def get_case_endpoint(case_id: IdPath, who: Authed, session: DB, response: Respo
 @router.post(
     "/cases/{case_id}/decision",
     response_model=CaseOut,
-    responses={**NOT_FOUND, **problem(400, "not the regulator, or the case was decided"),
-               **problem(412, "the case changed since it was read")},
+    responses={**VERSIONED_WRITE, **problem(409, "the case was decided already")},
 )  # fmt: skip
 def decide_case_endpoint(
     case_id: IdPath,
@@ -256,7 +256,7 @@ def decide_case_endpoint(
     who: Authed,
     session: DB,
     response: Response,
-    if_match: Annotated[str | None, Header(max_length=200)] = None,
+    if_match: IfMatch = None,
 ) -> CaseOut:
     """The regulator decides a case (一站式 coordination); with ``If-Match`` (the case's
     ``ETag``) only if the case has not changed since."""
