@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 DB ?= mastplan.db
 OUT ?= out
+#: The password `make demo` gives its demo users (a local demo database only).
+DEMO_PASSWORD ?= mastplan-demo
 
 .PHONY: demo test lint clean
 
@@ -34,6 +36,9 @@ demo: $(VENV)/.installed
 	scripts/demo-sharing.sh $(BIN) $(DB)
 	$(BIN)/mastplan kpi snapshot --database $(DB)
 	$(BIN)/mastplan report --database $(DB) --lang zh --lang en --out $(OUT)/report
+	for u in demo.regulator demo.cmcc demo.tower demo.lights; do \
+	  echo "$(DEMO_PASSWORD)" | $(BIN)/mastplan user passwd $$u --password-stdin --as demo --database $(DB) || exit 1; \
+	done
 	@echo
 	@echo "Outputs:"
 	@echo "  registry (SQLite):          $(abspath $(DB))"
@@ -45,6 +50,9 @@ demo: $(VENV)/.installed
 	@echo "  多杆合一 clusters of the 2019 key areas: $(abspath $(OUT)/consolidation-2019)/clusters.csv"
 	@echo "  sharing requests and cases: $(BIN)/mastplan sharing list --as demo.regulator --database $(DB)"
 	@echo "  progress report (中文, English; HTML and PDF): $(abspath $(OUT)/report)/report-zh.pdf, report-en.pdf"
+	@echo "  web UI and API (this laptop only): $(BIN)/mastplan serve --insecure-cookies --database $(DB)"
+	@echo "      then http://127.0.0.1:8000/ as demo.regulator, demo.cmcc, demo.tower or demo.lights,"
+	@echo "      password $(DEMO_PASSWORD) (demo users only; API docs at /api/v1/docs)"
 
 ## test: the whole suite on SQLite and on a throw-away PostgreSQL + PostGIS, then ruff
 test: $(VENV)/.installed
