@@ -355,3 +355,34 @@ def test_the_audit_hides_fees_from_those_who_may_not_read_them(bearer, world):
     assert offers("zhao.tower") == offers("li.reg") == offers("wang.cmcc")
     assert offers("chen.yuzhong") and not any(offers("chen.yuzhong"))
     assert offers("ma.viewer") and not any(offers("ma.viewer"))
+
+
+def test_failed_logins_and_refusals_are_in_the_auth_log(app, anon, bearer, login, world):
+    """The auth event log keeps failed logins, credential refusals (a read-only token, a missing
+    CSRF token) and authorisation refusals (403 from a service), with who, from where, on what."""
+    from sqlalchemy import select
+
+    from mastplan.api.models import AuthEvent
+
+    assert (
+        anon.post(f"{API}/auth/login", json={"name": "wang.cmcc", "password": "nope"}).status_code
+        == 401
+    )
+    rid = world.requests["unicom_open"]
+    assert bearer("zhao.tower").post(f"{API}/sharing/requests/{rid}/review").status_code == 403
+    assert (
+        login("zhao.tower", csrf=False).post(f"{API}/sharing/requests/{rid}/review").status_code
+        == 403
+    )
+    spec = {"structure": "T1", "position_count": 1}
+    assert (
+        bearer("zhao.tower", write=True).post(f"{API}/sharing/requests", json=spec).status_code
+        == 403
+    )
+    with app.state.sessions() as session:
+        events = [(e.kind, e.user_name, (e.detail or {}).get("path"))
+                  for e in session.scalars(select(AuthEvent).order_by(AuthEvent.id))]  # fmt: skip
+    assert ("login_failed", "wang.cmcc", None) in events
+    assert ("scope_refused", "zhao.tower", f"{API}/sharing/requests/{rid}/review") in events
+    assert ("csrf_refused", "zhao.tower", f"{API}/sharing/requests/{rid}/review") in events
+    assert ("forbidden", "zhao.tower", f"{API}/sharing/requests") in events

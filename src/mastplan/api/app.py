@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mastplan import __version__
@@ -33,6 +34,19 @@ UPLOAD_PATH = "/api/v1/imports"
 
 def _answer(status: int, detail: str, **extra) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+
+def _log_refusal(request: Request, detail: str) -> None:
+    """Keep an authorisation failure (403 from a service) in the auth event log."""
+    from mastplan.api.deps import client_of
+    from mastplan.api.security import log_event
+
+    name = getattr(request.state, "caller_name", None)
+    log.info("refused %s %s to %s: %s", request.method, request.url.path, name, detail)
+    with request.app.state.sessions() as session:
+        log_event(session, "forbidden", name, client_of(request), method=request.method,
+                  path=request.url.path, detail=detail)  # fmt: skip
+        session.commit()
 
 
 def create_app(database_url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
@@ -95,7 +109,7 @@ def create_app(database_url: str | None = None, *, secure_cookies: bool = True) 
 
     @app.exception_handler(PermissionDeniedError)
     async def denied(request: Request, exc):
-        log.info("refused %s %s: %s", request.method, request.url.path, exc)
+        await run_in_threadpool(_log_refusal, request, str(exc))
         return _answer(403, str(exc))
 
     @app.exception_handler(StaleVersionError)

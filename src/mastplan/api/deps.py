@@ -79,6 +79,7 @@ def caller(request: Request, session: DB) -> Caller:
         session.commit()
         raise HTTPException(403, "this token may only read")
     session.commit()  # end the read; each service opens its own transaction
+    request.state.caller_name = found.name  # for the log of a refusal (mastplan.api.app)
     return found
 
 
