@@ -1,19 +1,14 @@
 """The governance endpoints on both databases: tasks (status at a date, units, milestones,
 updates with If-Match), the joint meeting (meeting → issue with links → decision with an
 assignment → follow-ups → closed and resolved), the read-only scenarios and enterprises, who may
-write and who is refused — and a schemathesis run over their GET endpoints."""
+write and who is refused (the OpenAPI schema is fuzzed in tests/api/test_api_schema.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode
 
-from mastplan.api.app import create_app
-from mastplan.api.routes import governance
 from mastplan.api.security import set_password
 from mastplan.registry.audit import Actor
 from mastplan.registry.db import make_engine, session_factory
@@ -403,44 +398,3 @@ def test_enterprises_with_revenue_by_year(bearer):
     assert c.get(f"{API}/enterprises", params={"zone": "moon"}).status_code == 422
     anon = c.get(f"{API}/enterprises", headers={"Authorization": "Bearer nope"})
     assert anon.status_code == 401
-
-
-# --- the OpenAPI schema, fuzzed -----------------------------------------------------------------
-
-GET_PATHS = sorted(f"{API}{r.path}" for r in governance.router.routes if "GET" in r.methods)
-#: Endpoints without parameters: no request is invalid for them.
-NO_PARAMETERS = {f"{API}/meetings"}
-FUZZ_CONFIG = schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {
-    "expected-statuses": ["2xx", "401", "403", "404", "409", "422"]}}})  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def read_only_app(backend, world):
-    """One app for every GET of the fuzz run (reads change nothing)."""
-    application = create_app(backend.new_url(world.template), secure_cookies=False)
-    yield application
-    application.state.engine.dispose()
-
-
-@pytest.mark.parametrize(("path", "mode"), [
-    pytest.param(path, mode, id=f"{path.removeprefix(API)}-{mode}")
-    for path in GET_PATHS for mode in ("valid", "invalid")
-    if mode == "valid" or path not in NO_PARAMETERS
-])  # fmt: skip
-def test_the_get_endpoints_answer_as_their_schema_says(read_only_app, world, path, mode):
-    """No 5xx, and every answer conforms to the OpenAPI schema, for valid and for invalid
-    parameters, as the regulator."""
-    schema = schemathesis.openapi.from_asgi(
-        f"{API}/openapi.json", read_only_app, config=FUZZ_CONFIG
-    )
-    operation = schema[path]["GET"]
-    generation = GenerationMode.POSITIVE if mode == "valid" else GenerationMode.NEGATIVE
-    headers = {"Authorization": f"Bearer {world.read_tokens['li.reg']}"}
-
-    @given(case=operation.as_strategy(generation_mode=generation))
-    @settings(max_examples=15, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
-    def check(case) -> None:
-        case.call_and_validate(headers=headers)
-
-    check()

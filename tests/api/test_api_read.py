@@ -1,19 +1,14 @@
 """The read endpoints of the registry and of progress on both databases: GeoJSON of districts,
 key areas, structures and sites with their filters and cursor pages, organisations, KPIs at a
-date, one object's audit — and a schemathesis run over the OpenAPI schema (GET endpoints)."""
+date, one object's audit (the OpenAPI schema is fuzzed in tests/api/test_api_schema.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-import schemathesis
 import shapely
-from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode
 
-from mastplan.api.app import create_app
-from mastplan.api.routes import auth, progress, registry, sharing
 from mastplan.sharing.calendar import today
 
 API = "/api/v1"
@@ -300,56 +295,3 @@ def test_the_regulator_reads_the_audit_of_any_object(bearer):
     assert c.get(f"{API}/audit", params={"object": "structures:0"}).json()["items"] == []
     for bad in ("sharing_requests", "1", "Sharing Requests:1", ":1"):
         assert c.get(f"{API}/audit", params={"object": bad}).status_code == 422, bad
-
-
-# --- the OpenAPI schema, fuzzed -----------------------------------------------------------------
-
-#: The GET endpoints of the routers under test (the jobs router is another change's).
-GET_PATHS = sorted(
-    f"{API}{route.path}"
-    for module in (auth, sharing, registry, progress)
-    for route in module.router.routes
-    if "GET" in route.methods
-)
-#: Endpoints whose parameters take any string (or none): no request is invalid for them.
-ANY_STRING = {
-    f"{API}{p}"
-    for p in ("/auth/me", "/districts", "/key-areas/{code}", "/sites/{external_id}",
-              "/structures/{external_id}")
-}  # fmt: skip
-#: Semantic checks the schema cannot express (a bbox's min above its max, a day outside
-#: 1900-2200) answer 422 to schema-valid requests: allowed, as schemathesis advises.
-FUZZ_CONFIG = schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {
-    "expected-statuses": ["2xx", "401", "403", "404", "409", "422"]}}})  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def read_only_app(backend, world):
-    """One app for every GET of the fuzz run (reads change nothing)."""
-    application = create_app(backend.new_url(world.template), secure_cookies=False)
-    yield application
-    application.state.engine.dispose()
-
-
-@pytest.mark.parametrize(("path", "mode"), [
-    pytest.param(path, mode, id=f"{path.removeprefix(API)}-{mode}")
-    for path in GET_PATHS for mode in ("valid", "invalid")
-    if mode == "valid" or path not in ANY_STRING
-])  # fmt: skip
-def test_the_get_endpoints_answer_as_their_schema_says(read_only_app, world, path, mode):
-    """No 5xx, and every answer conforms to the OpenAPI schema (status code, content type,
-    body), for valid and for invalid parameters, as the regulator (who sees everything)."""
-    schema = schemathesis.openapi.from_asgi(
-        f"{API}/openapi.json", read_only_app, config=FUZZ_CONFIG
-    )
-    operation = schema[path]["GET"]
-    generation = GenerationMode.POSITIVE if mode == "valid" else GenerationMode.NEGATIVE
-    headers = {"Authorization": f"Bearer {world.read_tokens['li.reg']}"}
-
-    @given(case=operation.as_strategy(generation_mode=generation))
-    @settings(max_examples=15, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
-    def check(case) -> None:
-        case.call_and_validate(headers=headers)
-
-    check()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import HTTPException
 from pydantic import BaseModel
@@ -26,15 +27,26 @@ class FieldProblem(BaseModel):
     msg: str
 
 
+class RowProblem(BaseModel):
+    """A value the registry's rules refuse (as an import would): where, and why."""
+
+    file: str
+    row: int
+    field: str
+    message: str
+
+
 class InvalidRequest(BaseModel):
-    """A request whose parameters are invalid."""
+    """A request whose parameters are invalid: by the schema (``loc``, ``msg``) or by the
+    registry's rules (``file``, ``row``, ``field``, ``message``)."""
 
     detail: str
-    errors: list[FieldProblem] | None = None
+    errors: list[FieldProblem | RowProblem] | None = None
 
 
 #: The error answers any authenticated endpoint may give.
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "a body that cannot be read (not UTF-8 JSON)"},
     401: {"model": Problem, "description": "no valid credential"},
     403: {
         "model": Problem,
@@ -63,6 +75,12 @@ VERSIONED_WRITE: dict[int | str, dict[str, Any]] = {
     **WRITE_ERRORS,
     412: {"model": Problem, "description": "the object changed since it was read (If-Match)"},
 }
+
+
+def location(*parts: object) -> str:
+    """The address under ``/api/v1`` of a created object, each part percent-encoded (a key may
+    hold any character: 渝中-T9)."""
+    return "/api/v1/" + "/".join(quote(str(p), safe="") for p in parts)
 
 
 def problem(code: int, description: str) -> dict[int | str, dict[str, Any]]:

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mastplan.api.deps import DB, SESSION_COOKIE, Authed, client_of
-from mastplan.api.schemas import ERRORS
+from mastplan.api.schemas import ERRORS, problem
 from mastplan.api.security import LoginError, create_session, end_session, login, session_user
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERRORS)
@@ -44,7 +44,10 @@ def _me(user, via: str, scopes) -> Me:
               scopes=sorted(scopes))  # fmt: skip
 
 
-@router.post("/login", response_model=LoggedIn, responses={401: {"description": "refused"}})
+@router.post("/login", response_model=LoggedIn, responses={
+    **problem(401, "wrong user name or password"),
+    **problem(429, "too many failed logins: try again later"),
+})  # fmt: skip
 def login_endpoint(body: Credentials, request: Request, response: Response, session: DB):
     """Log in with a password: sets an HttpOnly session cookie and returns the CSRF token.
     Wrong names and wrong passwords get the same answer; repeated failures are throttled."""

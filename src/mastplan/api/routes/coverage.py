@@ -33,7 +33,7 @@ from mastplan.api.routes.jobs import (
     wake_worker,
 )
 from mastplan.api.schemas import ERRORS as SHARED_ERRORS
-from mastplan.api.schemas import FIRST_DAY, LAST_DAY, problem
+from mastplan.api.schemas import FIRST_DAY, LAST_DAY, location, problem
 from mastplan.errors import MastplanError, NotFoundError
 from mastplan.jobs.models import Job, JobState
 from mastplan.jobs.service import OperatorCode
@@ -156,7 +156,7 @@ def start_coverage_run_endpoint(body: CoverageRunIn, who: Authed, session: DB, r
         raise MastplanError(f"as_of must be between {FIRST_DAY} and {LAST_DAY}")
     job = submit(session, who.name, "coverage", body.model_dump(mode="json"))
     wake_worker(request)
-    response.headers["Location"] = f"/api/v1/coverage-runs/{job.id}"
+    response.headers["Location"] = location("coverage-runs", job.id)
     return _one(session, job)
 
 

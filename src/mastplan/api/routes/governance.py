@@ -28,6 +28,7 @@ from mastplan.api.schemas import (
     NOT_FOUND,
     VERSIONED_WRITE,
     WRITE_ERRORS,
+    location,
     parse_day,
 )
 from mastplan.progress.enums import (
@@ -233,7 +234,7 @@ def post_task_update_endpoint(
                               if_version=etags.if_match(if_match, "task", code))  # fmt: skip
     task = get_task(session, code)
     etags.set_etag(response, "task", task.code, task.version)
-    response.headers["Location"] = f"/api/v1/tasks/{task.code}"
+    response.headers["Location"] = location("tasks", task.code)
     return _update_out(session, update)
 
 
@@ -441,7 +442,7 @@ def new_meeting_endpoint(body: MeetingIn, who: Authed, session: DB, response: Re
     m = new_meeting(session, who.name, held_on=body.held_on, title=body.title,
                     convener=body.convener, attendees=body.attendees,
                     minutes=body.minutes)  # fmt: skip
-    response.headers["Location"] = f"/api/v1/meetings/{m.id}"
+    response.headers["Location"] = location("meetings", m.id)
     etags.set_etag(response, "meeting", m.id, m.version)
     return _meeting_out(m)
 
@@ -698,7 +699,7 @@ def create_scenario_endpoint(body: ScenarioIn, who: Authed, session: DB, respons
 
     s = create_scenario_as(session, who.name, _fields(body), source="request body")
     s = get_scenario(session, s.code)
-    response.headers["Location"] = f"/api/v1/scenarios/{s.code}"
+    response.headers["Location"] = location("scenarios", s.code)
     etags.set_etag(response, "scenario", s.code, s.version)
     return _scenario_out(s)
 
@@ -743,7 +744,7 @@ def create_enterprise_endpoint(
 
     create_enterprise_as(session, who.name, _fields(body), source="request body")
     e = get_enterprise(session, body.code)
-    response.headers["Location"] = f"/api/v1/enterprises/{body.code}"
+    response.headers["Location"] = location("enterprises", body.code)
     etags.set_etag(response, "enterprise", body.code, e.version)
     return _enterprise_out(e)
 

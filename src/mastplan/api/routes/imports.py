@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mastplan.api.deps import DB, Authed
 from mastplan.api.routes.jobs import REFUSED, JobOut, _jobs_dir, _one
-from mastplan.api.schemas import ERRORS, problem
+from mastplan.api.schemas import ERRORS, location, problem
 from mastplan.jobs.uploads import (
     ALLOWED_TYPES,
     FILE_FIELD,
@@ -118,5 +118,5 @@ async def upload_import_endpoint(request: Request, response: Response, who: Auth
     worker = getattr(request.app.state, "job_worker", None)
     if worker is not None:
         worker.wake()
-    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    response.headers["Location"] = location("jobs", job.id)
     return await run_in_threadpool(_one, session, job)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from mastplan.api.deps import DB, Authed
 from mastplan.api.schemas import ERRORS as SHARED_ERRORS
-from mastplan.api.schemas import NOT_FOUND, Problem, problem
+from mastplan.api.schemas import NOT_FOUND, Problem, location, problem
 from mastplan.errors import NotFoundError
 from mastplan.jobs.models import Job, JobState
 from mastplan.registry.models import User
@@ -167,7 +167,7 @@ def submit_job_endpoint(body: JobIn, who: Authed, session: DB, request: Request,
     worker = getattr(request.app.state, "job_worker", None)
     if worker is not None:
         worker.wake()
-    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    response.headers["Location"] = location("jobs", job.id)
     return _one(session, job)
 
 

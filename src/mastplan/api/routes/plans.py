@@ -30,7 +30,7 @@ from mastplan.api.routes.jobs import (
     wake_worker,
 )
 from mastplan.api.schemas import ERRORS as SHARED_ERRORS
-from mastplan.api.schemas import problem
+from mastplan.api.schemas import location, problem
 from mastplan.errors import NotFoundError
 from mastplan.jobs.models import Job, JobState
 from mastplan.jobs.service import OperatorCode
@@ -194,7 +194,7 @@ def start_plan_endpoint(body: PlanIn, who: Authed, session: DB, request: Request
 
     job = submit(session, who.name, "plan", body.model_dump(mode="json"))
     wake_worker(request)
-    response.headers["Location"] = f"/api/v1/plans/{job.id}"
+    response.headers["Location"] = location("plans", job.id)
     return _one(session, job)
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from mastplan.api import etags
 from mastplan.api.deps import DB, Authed
 from mastplan.api.etags import IfMatch
-from mastplan.api.schemas import ERRORS, NOT_FOUND, VERSIONED_WRITE, WRITE_ERRORS, problem
+from mastplan.api.schemas import ERRORS, NOT_FOUND, VERSIONED_WRITE, WRITE_ERRORS, location, problem
 from mastplan.errors import NotFoundError
 from mastplan.registry.enums import (
     KeyAreaCategory,
@@ -451,7 +451,7 @@ def create_structure_endpoint(
     from mastplan.registry.structures import create_structure_as
 
     obj = create_structure_as(session, who.name, _fields(body), source="request body")
-    response.headers["Location"] = f"/api/v1/structures/{obj.external_id}"
+    response.headers["Location"] = location("structures", obj.external_id)
     return _structure_detail(session, who.user, obj.external_id, response)
 
 

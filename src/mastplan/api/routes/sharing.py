@@ -18,7 +18,14 @@ from pydantic import BaseModel, Field
 from mastplan.api import etags
 from mastplan.api.deps import DB, Authed
 from mastplan.api.etags import IfMatch
-from mastplan.api.schemas import ERRORS, NOT_FOUND, VERSIONED_WRITE, problem
+from mastplan.api.schemas import (
+    ERRORS,
+    NOT_FOUND,
+    VERSIONED_WRITE,
+    WRITE_ERRORS,
+    location,
+    problem,
+)
 from mastplan.registry.enums import CaseOutcome, RequestState
 from mastplan.registry.models import SharingCase, SharingRequest, User
 from mastplan.sharing.access import sees_fees
@@ -170,7 +177,7 @@ def list_requests_endpoint(
     )
 
 
-@router.post("/requests", response_model=RequestOut, status_code=201)
+@router.post("/requests", response_model=RequestOut, status_code=201, responses=WRITE_ERRORS)
 def file_request_endpoint(body: RequestIn, who: Authed, session: DB, response: Response):
     """File a request (a draft, or submitted with ``submit``); operators only."""
     from mastplan.sharing.requests import RequestSpec, file_request
@@ -182,7 +189,7 @@ def file_request_endpoint(body: RequestIn, who: Authed, session: DB, response: R
     )  # fmt: skip
     req = file_request(session, who.name, spec, submit=body.submit)
     etags.set_etag(response, "request", req.id, req.version)
-    response.headers["Location"] = f"/api/v1/sharing/requests/{req.id}"
+    response.headers["Location"] = location("sharing", "requests", req.id)
     return _out(req, who.user)
 
 
@@ -200,7 +207,8 @@ def get_request_endpoint(request_id: IdPath, who: Authed, session: DB, response:
 @router.post(
     "/requests/{request_id}/{action}",
     response_model=RequestOut,
-    responses={409: {"description": "the move is not allowed now, or no capacity"},
+    responses={**WRITE_ERRORS,
+               409: {"description": "the move is not allowed now, or no capacity"},
                412: {"description": "the request changed since it was read"},
                422: {"description": "the fee offer breaks the policy (a case was opened)"}},
 )  # fmt: skip
