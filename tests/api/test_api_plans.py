@@ -2,7 +2,8 @@
 worker, read its totals, sharing comparison and bbox, its planned sites as GeoJSON; planned
 coordinates are confidential (another operator: 404 on the plan, its sites and its files, and
 it is not in its list); pages; refusals; a failed plan says why (the schemathesis run over every
-endpoint is tests/api/test_api_schema.py). Also: a report job's files download from /jobs/{id}/files/{name}.
+endpoint is tests/api/test_api_schema.py). Also: a report job's files download from
+/jobs/{id}/files/{name}.
 
 Runs are kept small: one key area at 100 m, the greedy solver.
 """
