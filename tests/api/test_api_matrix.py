@@ -198,6 +198,13 @@ def _ids(body: Any) -> set[str]:
     return {str(item.get("id", item.get("code"))) for item in body}
 
 
+def tenancies(ctx: Ctx) -> dict[str, Any]:
+    """The tenancies the world's approved requests booked on T1, by operator."""
+    with ctx.session() as s:
+        return {"ten": {k: s.get(SharingRequest, ctx.world.requests[k]).tenancy_id
+                        for k in ("cmcc", "unicom")}}  # fmt: skip
+
+
 def listed(key: str, seen_by: set[str]) -> Check:
     """The list holds the object ``key`` (a template) names exactly for the roles in
     ``seen_by``."""
@@ -348,6 +355,14 @@ MATRIX: dict[tuple[str, str], Op] = {
         # on air → planned is no move of the lifecycle: 409 for those who may move the site
         Call("/sites/{site[cmcc_public]}/transition", "409 409 F F F", json={"to": "planned"})),
     ("GET", "/api/v1/organisations"): op(Call("/organisations", EVERYONE)),
+    # tenancies (mastplan.sharing.leases, access.tenancy_filter): an operator its own, the
+    # owner those on its structures, a district those in it, a viewer its organisation's
+    ("GET", "/api/v1/tenancies"): op(
+        Call("/tenancies", EVERYONE, check=listed("{ten[unicom]}", T1_PARTIES)),
+        setup=tenancies),
+    ("GET", "/api/v1/tenancies/{tenancy_id}"): op(
+        Call("/tenancies/{ten[unicom]}", "A I A A I"),
+        Call("/tenancies/{ten[cmcc]}", EVERYONE), setup=tenancies),
     ("GET", "/api/v1/users"): op(Call("/users", EVERYONE, check=_only_own_users)),
     ("GET", "/api/v1/audit"): op(
         Call("/audit?object=sharing_requests:{rq[unicom_open]}", "A I A A I"),

@@ -93,6 +93,45 @@ def test_one_key_area_with_its_sources(bearer):
 # --- structures ---------------------------------------------------------------------------------
 
 
+def _result(session, code: str, as_of: dt.date, covered: float, continuity: float,
+            operator: str | None = None) -> None:  # fmt: skip
+    from sqlalchemy import select
+
+    from mastplan.progress.models import CoverageResult
+    from mastplan.registry.models import KeyArea
+
+    area = session.scalar(select(KeyArea).where(KeyArea.code == code))
+    session.add(CoverageResult(run_id=f"t-{code}-{as_of}-{operator}", key_area_id=area.id,
+                               as_of=as_of, covered_fraction=covered,
+                               continuity_fraction=continuity, rsrp_threshold_dbm=-105.0,
+                               resolution_m=50.0, operator=operator))  # fmt: skip
+
+
+def test_key_areas_say_where_their_coverage_stands(app, bearer):
+    """The latest whole-network result on record against both of the area's targets (the
+    key-area KPIs' rule): met, below target, or not assessed without a result."""
+    with app.state.sessions() as s:
+        _result(s, "2019-jiefangbei-cbd", dt.date(2020, 6, 30), 0.97, 0.95)
+        _result(s, "2019-ckg-airport", dt.date(2020, 6, 30), 0.99, 0.99)  # met, then …
+        _result(s, "2019-ckg-airport", dt.date(2021, 6, 30), 0.96, 0.80)  # … continuity lost
+        _result(s, "2019-ckg-airport", dt.date(2021, 12, 31), 0.99, 0.99, "china-mobile")
+        s.commit()
+    feats = {f["id"]: f["properties"]
+             for f in features(bearer("ma.viewer").get(f"{API}/key-areas"))}  # fmt: skip
+    cbd, airport = feats["2019-jiefangbei-cbd"], feats["2019-ckg-airport"]
+    assert cbd["coverage_status"] == "met" and cbd["coverage"]["covered_fraction"] == 0.97
+    assert cbd["coverage"]["as_of"] == "2020-06-30"
+    assert cbd["coverage"]["target_coverage_fraction"] == cbd["target_coverage_fraction"]
+    # one operator's result is not the network's: the 2021-06-30 one counts
+    assert airport["coverage_status"] == "below_target" and not airport["coverage"]["met"]
+    assert airport["coverage"]["continuity_fraction"] == 0.80
+    others = [p for code, p in feats.items() if code not in (cbd["code"], airport["code"])]
+    assert others and all(p["coverage_status"] == "not_assessed" and p["coverage"] is None
+                          for p in others)  # fmt: skip
+    one = bearer("ma.viewer").get(f"{API}/key-areas/2019-ckg-airport").json()["properties"]
+    assert one["coverage_status"] == "below_target"
+
+
 def test_structures_in_a_bbox_with_their_capacity(bearer):
     c = bearer("wang.cmcc")
     box = (106.55, 29.55, 106.58, 29.57)
@@ -295,3 +334,44 @@ def test_the_regulator_reads_the_audit_of_any_object(bearer):
     assert c.get(f"{API}/audit", params={"object": "structures:0"}).json()["items"] == []
     for bad in ("sharing_requests", "1", "Sharing Requests:1", ":1"):
         assert c.get(f"{API}/audit", params={"object": bad}).status_code == 422, bad
+
+
+# --- tenancies ----------------------------------------------------------------------------------
+
+
+def test_tenancies_page_filter_and_keep_the_ended_ones(bearer, world):
+    reg = bearer("li.reg")
+    every = reg.get(f"{API}/tenancies", params={"limit": 1000}).json()
+    assert every["next_cursor"] is None
+    ids = [t["id"] for t in every["items"]]
+    assert ids == sorted(ids, reverse=True) and all(t["status"] == "active" for t in every["items"])
+    seen, cursor = [], None
+    while True:
+        page = reg.get(
+            f"{API}/tenancies", params={"limit": 2, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        seen += [t["id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids
+    on_t1 = reg.get(f"{API}/tenancies", params={"structure": "T1"}).json()["items"]
+    assert {t["operator"] for t in on_t1} == {"china-mobile", "china-unicom"}
+    assert all(t["structure"] == "T1" and len(t["positions"]) == 1 for t in on_t1)
+    booked = {t["request_id"]: t for t in on_t1}
+    assert set(booked) == {world.requests["cmcc"], world.requests["unicom"]}
+    # the regulator ends china-mobile's: gone from the active ones, still there by id
+    tid = booked[world.requests["cmcc"]]["id"]
+    r = bearer("li.reg", write=True).post(
+        f"{API}/sharing/requests/{world.requests['cmcc']}/force-release",
+        json={"reason": "mast unsafe"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    active = reg.get(f"{API}/tenancies", params={"structure": "T1"}).json()["items"]
+    assert tid not in {t["id"] for t in active}
+    ended = reg.get(f"{API}/tenancies", params={"structure": "T1", "active": False}).json()
+    assert tid in {t["id"] for t in ended["items"]}
+    one = reg.get(f"{API}/tenancies/{tid}").json()
+    assert one["status"] != "active" and one["end_on"] is not None
+    assert bearer("wang.cmcc").get(f"{API}/tenancies/{tid}").status_code == 200
+    assert bearer("sun.unicom").get(f"{API}/tenancies/{tid}").status_code == 404
+    assert reg.get(f"{API}/tenancies/999999").status_code == 404

@@ -16,7 +16,7 @@ from mastplan.registry.audit import Actor
 from mastplan.registry.db import transaction
 from mastplan.registry.models import KeyArea
 
-__all__ = ["record_coverage"]
+__all__ = ["latest_results", "meets_targets", "record_coverage"]
 
 
 def record_coverage(
@@ -69,3 +69,24 @@ def record_coverage(
                 )
             )
         return out
+
+
+def meets_targets(covered_fraction, continuity_fraction, target_coverage, target_continuity):
+    """Whether a key area's result meets both of its thresholds (covered share and continuity):
+    the one rule of the KPIs and the map. Works on numbers and, elementwise, on pandas Series."""
+    eps = 1e-12
+    return (covered_fraction >= target_coverage - eps) & (
+        continuity_fraction >= target_continuity - eps
+    )
+
+
+def latest_results(session: Session, on: dt.date | None = None) -> dict[int, CoverageResult]:
+    """Each key area's latest result for the whole network (all operators together) on or
+    before ``on`` (default: any), by key area id; the last computed wins a tie of dates."""
+    query = select(CoverageResult).where(CoverageResult.operator.is_(None))
+    if on is not None:
+        query = query.where(CoverageResult.as_of <= on)
+    rows = session.scalars(
+        query.order_by(CoverageResult.as_of, CoverageResult.computed_at, CoverageResult.id)
+    )
+    return {r.key_area_id: r for r in rows}

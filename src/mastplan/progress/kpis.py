@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from mastplan.data.plan import load_district_population, load_targets
 from mastplan.errors import MastplanError
+from mastplan.progress.coverage_results import meets_targets
 from mastplan.progress.models import (
     ApplicationScenario,
     CoverageResult,
@@ -337,8 +338,11 @@ def _covered(data: KpiData, areas: pd.DataFrame, day: pd.Timestamp) -> Measured:
     cov = data.coverage[data.coverage["as_of"] <= day]
     latest = cov.groupby("key_area_id").last()
     joined = areas.join(latest, on="id")
-    ok = (joined["covered_fraction"] >= joined["target_coverage_fraction"] - 1e-12) & (
-        joined["continuity_fraction"] >= joined["target_continuity_fraction"] - 1e-12
+    ok = meets_targets(
+        joined["covered_fraction"],
+        joined["continuity_fraction"],
+        joined["target_coverage_fraction"],
+        joined["target_continuity_fraction"],
     )
     detail = {
         "covered": sorted(joined.loc[ok, "code"]),

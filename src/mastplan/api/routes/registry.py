@@ -22,7 +22,7 @@ import math
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import shapely
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from mastplan.api.deps import DB, Authed
 from mastplan.api.etags import IfMatch
 from mastplan.api.schemas import ERRORS, NOT_FOUND, VERSIONED_WRITE, WRITE_ERRORS, location, problem
 from mastplan.errors import NotFoundError
+from mastplan.progress.models import CoverageResult
 from mastplan.registry.enums import (
     KeyAreaCategory,
     OrgKind,
@@ -39,7 +40,6 @@ from mastplan.registry.enums import (
     SiteStatus,
     StructureKind,
     StructureStatus,
-    TenancyStatus,
     UserRole,
     plain,
 )
@@ -55,7 +55,7 @@ from mastplan.registry.models import (
     TenancyPosition,
     User,
 )
-from mastplan.sharing.access import sees_fees, site_filter, tenancy_filter
+from mastplan.sharing.access import sees_fees, site_filter
 
 #: Most features on one page of structures or sites.
 MAX_PAGE = 5000
@@ -167,8 +167,21 @@ def list_districts(who: Authed, session: DB) -> FeatureCollection[DistrictProps]
     return FeatureCollection[DistrictProps](features=[_district(d) for d in rows])
 
 
+class KeyAreaCoverage(BaseModel):
+    """A key area's latest recorded coverage result for the whole network (``mastplan coverage
+    --record``, a coverage run with ``record``), against the area's targets."""
+
+    as_of: dt.date = Field(description="The day of the network the run predicted.")
+    covered_fraction: float
+    continuity_fraction: float
+    target_coverage_fraction: float
+    target_continuity_fraction: float
+    met: bool = Field(description="Both thresholds met (the key-area KPIs' rule).")
+
+
 class KeyAreaProps(BaseModel):
-    """A key area of the plan's phased roll-out (专栏2) and its coverage targets."""
+    """A key area of the plan's phased roll-out (专栏2), its coverage targets and where its
+    coverage stands (``not_assessed`` until a result is recorded)."""
 
     code: str
     name_zh: str
@@ -182,6 +195,8 @@ class KeyAreaProps(BaseModel):
     target_sinr_db: float
     location_confidence: str
     extent_method: str
+    coverage_status: Literal["met", "below_target", "not_assessed"]
+    coverage: KeyAreaCoverage | None
 
 
 class KeyAreaDetail(KeyAreaProps):
@@ -195,8 +210,27 @@ class KeyAreaDetail(KeyAreaProps):
     notes: str | None
 
 
-def _key_area_props(k: KeyArea, cls: type[KeyAreaProps] = KeyAreaProps) -> KeyAreaProps:
-    values = dict(
+def _coverage(k: KeyArea, result: CoverageResult | None) -> KeyAreaCoverage | None:
+    from mastplan.progress.coverage_results import meets_targets
+
+    if result is None:
+        return None
+    met = meets_targets(result.covered_fraction, result.continuity_fraction,
+                        k.target_coverage_fraction, k.target_continuity_fraction)  # fmt: skip
+    return KeyAreaCoverage(
+        as_of=result.as_of, covered_fraction=result.covered_fraction,
+        continuity_fraction=result.continuity_fraction,
+        target_coverage_fraction=k.target_coverage_fraction,
+        target_continuity_fraction=k.target_continuity_fraction, met=bool(met),
+    )  # fmt: skip
+
+
+def _key_area_props(
+    k: KeyArea, result: CoverageResult | None, cls: type[KeyAreaProps] = KeyAreaProps
+) -> KeyAreaProps:
+    coverage = _coverage(k, result)
+    status = "not_assessed" if coverage is None else "met" if coverage.met else "below_target"
+    values = dict(coverage_status=status, coverage=coverage,
         code=k.code, name_zh=k.name_zh, name_en=k.name_en, category=k.category.value,
         phase_year=k.phase_year, district=k.district_code,
         target_coverage_fraction=k.target_coverage_fraction,
@@ -231,13 +265,16 @@ def list_key_areas(
         query = query.where(KeyArea.district_code == district)
     if category is not None:
         query = query.where(KeyArea.category == category)
+    from mastplan.progress.coverage_results import latest_results
+
     rows = list(session.scalars(query))
     if box is not None:
         window = shapely.box(*box)
         rows = [k for k in rows if k.boundary.intersects(window)]
+    latest = latest_results(session)
     return FeatureCollection[KeyAreaProps](features=[
         Feature[KeyAreaProps](id=k.code, geometry=_geometry(k.boundary),
-                              properties=_key_area_props(k))
+                              properties=_key_area_props(k, latest.get(k.id)))
         for k in rows
     ])  # fmt: skip
 
@@ -248,8 +285,11 @@ def get_key_area(code: str, who: Authed, session: DB) -> Feature[KeyAreaDetail]:
     k = session.scalar(select(KeyArea).where(KeyArea.code == code))
     if k is None:
         raise NotFoundError(f"no key area {code!r}")
+    from mastplan.progress.coverage_results import latest_results
+
+    result = latest_results(session).get(k.id)
     return Feature[KeyAreaDetail](id=k.code, geometry=_geometry(k.boundary),
-                                  properties=_key_area_props(k, KeyAreaDetail))  # fmt: skip
+                                  properties=_key_area_props(k, result, KeyAreaDetail))  # fmt: skip
 
 
 # --- structures ---------------------------------------------------------------------------------
@@ -275,10 +315,12 @@ class StructureProps(BaseModel):
 
 
 class TenancyOut(BaseModel):
-    """An active tenancy the caller may see: who occupies which positions, with what."""
+    """A tenancy the caller may see: who occupies which positions, with what, since when."""
 
     id: int
     operator: str
+    structure: str
+    status: str
     site: str | None = Field(description="The site's external id, where the caller may see it.")
     request_id: int | None = Field(description="The sharing request that booked it, if any.")
     positions: list[int]
@@ -392,8 +434,11 @@ def _structure_detail(
     used = set(session.scalars(
         select(TenancyPosition.position).where(TenancyPosition.structure_id == structure_id)
     ))  # fmt: skip
+    from mastplan.sharing.leases import visible_tenancies
+
     props = _structure_props(
-        row[:-1], StructureDetail, tenancies=_visible_tenancies(session, user, structure_id),
+        row[:-1], StructureDetail, tenancies=_tenancies_out(
+            session, user, visible_tenancies(session, user, structure=structure_id)[::-1]),
         free_position_numbers=[p for p in range(1, mounts + 1) if p not in used],
         version=version, audit_object=f"structures:{structure_id}",
     )  # fmt: skip
@@ -474,35 +519,76 @@ def patch_structure_endpoint(
     return _structure_detail(session, who.user, external_id, response)
 
 
-def _visible_tenancies(session: Session, user: User, structure_id: int) -> list[TenancyOut]:
-    from mastplan.registry.models import SharingRequest
-
-    rows = session.execute(
-        select(Tenancy, Organisation.code, SharingRequest.id)
-        .join(Organisation, Tenancy.operator_id == Organisation.id)
-        .outerjoin(SharingRequest, SharingRequest.tenancy_id == Tenancy.id)
-        .where(Tenancy.structure_id == structure_id, Tenancy.status == TenancyStatus.ACTIVE,
-               tenancy_filter(user))
-        .order_by(Tenancy.id)
-    ).all()  # fmt: skip
-    site_ids = {t.site_id for t, _, _ in rows if t.site_id is not None}
+def _tenancies_out(
+    session: Session, user: User, rows: list[tuple[Tenancy, int | None]]
+) -> list[TenancyOut]:
+    """Tenancies as the caller may see them: a site's id only where the site is visible."""
+    codes = dict(session.execute(
+        select(Organisation.id, Organisation.code)
+        .where(Organisation.id.in_({t.operator_id for t, _ in rows}))
+    ).all()) if rows else {}  # fmt: skip
+    structures = dict(session.execute(
+        select(Structure.id, Structure.external_id)
+        .where(Structure.id.in_({t.structure_id for t, _ in rows}))
+    ).all()) if rows else {}  # fmt: skip
+    site_ids = {t.site_id for t, _ in rows if t.site_id is not None}
     sites = dict(session.execute(
         select(Site.id, Site.external_id).where(Site.id.in_(site_ids), site_filter(user))
     ).all()) if site_ids else {}  # fmt: skip
     return [
         TenancyOut(
             id=t.id,
-            operator=op,
+            operator=codes[t.operator_id],
+            structure=structures[t.structure_id],
+            status=plain(t.status),
             site=sites.get(t.site_id),
             request_id=rid,
-            positions=[p.position for p in t.positions],
+            positions=sorted(p.position for p in t.positions),
             payload_kg=t.payload_kg,
             power_kw=t.power_kw,
             start_on=t.start_on,
             end_on=t.end_on,
         )
-        for t, op, rid in rows
+        for t, rid in rows
     ]
+
+
+class TenancyPage(BaseModel):
+    """One page of tenancies, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[TenancyOut]
+    next_cursor: int | None
+
+
+@router.get("/tenancies", response_model=TenancyPage)
+def list_tenancies_endpoint(
+    who: Authed,
+    session: DB,
+    structure: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    active: Annotated[bool, Query(description="Only active tenancies (default).")] = True,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> TenancyPage:
+    """The tenancies the caller may see (who occupies which positions, with what, since when):
+    an operator its own, an owner those on its structures, a district those in its district,
+    the regulator all; newest first."""
+    from mastplan.sharing.leases import visible_tenancies
+
+    rows = visible_tenancies(session, who.user, structure=structure, active_only=active,
+                             before_id=cursor, limit=limit + 1)  # fmt: skip
+    page = rows[:limit]
+    return TenancyPage(items=_tenancies_out(session, who.user, page),
+                       next_cursor=page[-1][0].id if len(rows) > limit else None)  # fmt: skip
+
+
+@router.get("/tenancies/{tenancy_id}", response_model=TenancyOut, responses=NOT_FOUND)
+def get_tenancy_endpoint(
+    tenancy_id: Annotated[int, Path(ge=1, le=MAX_ID)], who: Authed, session: DB
+) -> TenancyOut:
+    """One tenancy, active or ended; another operator's is "not found"."""
+    from mastplan.sharing.leases import get_tenancy
+
+    return _tenancies_out(session, who.user, [get_tenancy(session, who.user, tenancy_id)])[0]
 
 
 # --- sites --------------------------------------------------------------------------------------
