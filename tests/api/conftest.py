@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -206,3 +207,31 @@ def bearer(app, clients, world: World) -> Callable[..., TestClient]:
         return c
 
     return make
+
+
+@pytest.fixture
+def local_jobs(tmp_path, monkeypatch) -> Path:
+    """Job results and uploads under this test's folder, and no worker in the server (a test
+    runs the queue itself with :func:`run_jobs`)."""
+    from mastplan.jobs import runner
+
+    folder = tmp_path / "jobs"
+    monkeypatch.setenv(runner.JOBS_DIR_ENV, str(folder))
+    monkeypatch.setenv(runner.WORKER_ENV, "0")
+    monkeypatch.delenv("MASTPLAN_MAX_UPLOAD_BYTES", raising=False)
+    return folder
+
+
+@pytest.fixture
+def run_jobs() -> Callable[..., int]:
+    """``run_jobs(app)``: run the app's queue until it is empty; how many jobs ran."""
+    import datetime as dt
+
+    from mastplan.jobs.runner import Worker
+
+    def run(app) -> int:
+        worker = Worker(app.state.sessions, poll_s=0.02, progress_interval_s=0.0,
+                        heartbeat_s=1.0, stale_after=dt.timedelta(seconds=60))  # fmt: skip
+        return worker.run(until_idle=True)
+
+    return run

@@ -8,7 +8,6 @@ Runs are kept small: one key area, 100 m pixels, seeded synthetic terrain.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import itertools
 
@@ -18,27 +17,14 @@ from matplotlib import image as mpl_image
 from pyproj import Transformer
 
 from mastplan.jobs import runner
-from mastplan.jobs.runner import Worker
 from mastplan.radio.overlay import RSRP_CLASSES, classify_rsrp, legend, rsrp_class_index
 from mastplan.registry.db import make_engine, session_factory
 from mastplan.registry.queries import sectors_in_bbox
 
 API = "/api/v1"
+pytestmark = pytest.mark.usefixtures("local_jobs")
 AREA = "2019-jiefangbei-cbd"
 RUN = {"area": AREA, "resolution_m": 100, "synthetic_terrain_seed": 7}
-
-
-@pytest.fixture(autouse=True)
-def _jobs_dir(tmp_path, monkeypatch):
-    """Job results under this test's folder; no worker in the server."""
-    monkeypatch.setenv(runner.JOBS_DIR_ENV, str(tmp_path / "jobs"))
-    monkeypatch.setenv(runner.WORKER_ENV, "0")
-
-
-def run_jobs(app) -> int:
-    worker = Worker(app.state.sessions, poll_s=0.02, progress_interval_s=0.0, heartbeat_s=1.0,
-                    stale_after=dt.timedelta(seconds=60))  # fmt: skip
-    return worker.run(until_idle=True)
 
 
 def start(client, body: dict) -> dict:
@@ -109,7 +95,7 @@ def _pixel(png: np.ndarray, bounds, lon: float, lat: float) -> tuple[int, int] |
 
 
 def test_a_coverage_run_gives_statistics_and_an_overlay_that_lines_up(bearer, app, api_url,
-                                                                     login):  # fmt: skip
+                                                                     login, run_jobs):  # fmt: skip
     reg = bearer("li.reg", write=True)
     run = start(reg, {**RUN, "as_of": None, "record": False})
     assert run["state"] == "queued" and run["area"] == AREA and run["overlay"] is None
@@ -199,7 +185,7 @@ def test_starting_a_run_refuses_bad_bodies_and_roles(bearer, who, body, status, 
     assert words in r.json()["detail"]
 
 
-def test_a_failed_run_says_why(bearer, app, monkeypatch):
+def test_a_failed_run_says_why(bearer, app, monkeypatch, run_jobs):
     def broken(ctx):
         raise runner.MastplanError("no on-air sectors near the area")
 

@@ -8,7 +8,6 @@ only the regulator uploads; the JSON body limit does not apply to uploads.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import anyio
@@ -16,32 +15,18 @@ import pytest
 from openpyxl import Workbook
 
 from mastplan.jobs import runner
-from mastplan.jobs.runner import Worker
 from mastplan.jobs.uploads import MAX_UPLOAD_ENV, UploadRefused, max_upload_bytes, receive_upload
 
 API = "/api/v1"
+pytestmark = pytest.mark.usefixtures("local_jobs")
 HEADER = ("external_id,kind,owner,lon_deg,lat_deg,height_m,mount_positions,max_payload_kg,"
           "available_power_kw,fibre,open_for_sharing")  # fmt: skip
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
 
 
-@pytest.fixture(autouse=True)
-def _jobs_dir(tmp_path, monkeypatch):
-    """Job results (and uploads) under this test's folder; no worker in the server."""
-    monkeypatch.setenv(runner.JOBS_DIR_ENV, str(tmp_path / "jobs"))
-    monkeypatch.setenv(runner.WORKER_ENV, "0")
-    monkeypatch.delenv(MAX_UPLOAD_ENV, raising=False)
-
-
 def uploads() -> list[str]:
     folder = runner.uploads_dir()
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-
-
-def run_jobs(app) -> int:
-    worker = Worker(app.state.sessions, poll_s=0.02, progress_interval_s=0.0, heartbeat_s=1.0,
-                    stale_after=dt.timedelta(seconds=60))  # fmt: skip
-    return worker.run(until_idle=True)
 
 
 def towers(n: int = 3, prefix: str = "up", bad_row: int | None = None) -> bytes:
@@ -59,7 +44,7 @@ def upload(client, name: str, content: bytes, **fields):
                        files={"file": (name, content, "application/octet-stream")})  # fmt: skip
 
 
-def test_an_uploaded_csv_is_imported_and_its_rows_land(bearer, app):
+def test_an_uploaded_csv_is_imported_and_its_rows_land(bearer, app, run_jobs):
     reg = bearer("li.reg", write=True)
     r = upload(reg, "Towers 2020 (final).csv", towers(3))
     assert r.status_code == 202, r.text
@@ -86,7 +71,7 @@ def test_an_uploaded_csv_is_imported_and_its_rows_land(bearer, app):
         assert reg.get(f"{API}/structures/up-{i}").status_code == 200
 
 
-def test_an_xlsx_workbook_is_imported(bearer, app):
+def test_an_xlsx_workbook_is_imported(bearer, app, run_jobs):
     book = Workbook()
     sheet = book.active
     for line in towers(2, prefix="xl").decode().splitlines():
@@ -103,7 +88,7 @@ def test_an_xlsx_workbook_is_imported(bearer, app):
     assert reg.get(f"{API}/structures/xl-1").status_code == 200
 
 
-def test_a_dry_run_writes_nothing(bearer, app):
+def test_a_dry_run_writes_nothing(bearer, app, run_jobs):
     reg = bearer("li.reg", write=True)
     r = upload(reg, "towers.csv", towers(2, prefix="dry"), dry_run="true")
     assert r.status_code == 202, r.text
@@ -115,7 +100,9 @@ def test_a_dry_run_writes_nothing(bearer, app):
     assert reg.get(f"{API}/structures/dry-0").status_code == 404
 
 
-def test_a_bad_row_fails_the_job_naming_file_row_and_field_and_writes_nothing(bearer, app):
+def test_a_bad_row_fails_the_job_naming_file_row_and_field_and_writes_nothing(
+    bearer, app, run_jobs
+):
     reg = bearer("li.reg", write=True)
     r = upload(reg, "towers-march.csv", towers(4, prefix="bad", bad_row=3))
     assert r.status_code == 202, r.text

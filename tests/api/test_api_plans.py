@@ -10,14 +10,12 @@ Runs are kept small: one key area at 100 m, the greedy solver.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from mastplan.jobs import runner
-from mastplan.jobs.runner import Worker
 
 API = "/api/v1"
+pytestmark = pytest.mark.usefixtures("local_jobs")
 #: A small plan of two operators that needs a site (a share above what is on air).
 PLAN = {"area": "2019-chayuan", "operators": ["china-mobile", "china-unicom"],
         "target_share": 0.99, "resolution_m": 100, "solver": "greedy", "time_limit_s": 10,
@@ -27,19 +25,6 @@ SITE_PROPERTIES = {"site", "area", "operator", "band", "structure", "kind", "new
                    "reason"}  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _jobs_dir(tmp_path, monkeypatch):
-    """Job results under this test's folder; no worker in the server."""
-    monkeypatch.setenv(runner.JOBS_DIR_ENV, str(tmp_path / "jobs"))
-    monkeypatch.setenv(runner.WORKER_ENV, "0")
-
-
-def run_jobs(app) -> int:
-    worker = Worker(app.state.sessions, poll_s=0.02, progress_interval_s=0.0, heartbeat_s=1.0,
-                    stale_after=dt.timedelta(seconds=60))  # fmt: skip
-    return worker.run(until_idle=True)
-
-
 def start(client, body: dict) -> dict:
     r = client.post(f"{API}/plans", json=body)
     assert r.status_code == 202, r.text
@@ -47,7 +32,7 @@ def start(client, body: dict) -> dict:
     return r.json()
 
 
-def test_a_plan_runs_and_gives_totals_sharing_bbox_and_its_sites(bearer, app, login):
+def test_a_plan_runs_and_gives_totals_sharing_bbox_and_its_sites(bearer, app, login, run_jobs):
     cmcc = bearer("wang.cmcc", write=True)
     plan = start(cmcc, PLAN)
     pid = plan["id"]
@@ -154,7 +139,7 @@ def test_a_viewer_may_not_start_a_plan_and_an_operator_records_only_itself(login
     assert bearer("wang.cmcc", write=True).post(f"{API}/plans", json=own).status_code == 202
 
 
-def test_a_failed_plan_says_why(bearer, app, monkeypatch):
+def test_a_failed_plan_says_why(bearer, app, monkeypatch, run_jobs):
     def broken(ctx):
         raise runner.MastplanError("no structures near the area")
 
@@ -170,7 +155,7 @@ def test_a_failed_plan_says_why(bearer, app, monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_report_jobs_files_download(bearer, app):
+def test_a_report_jobs_files_download(bearer, app, run_jobs):
     """What the UI does for reports: POST /jobs {kind: report} and then download its files."""
     cmcc = bearer("wang.cmcc", write=True)
     params = {"scope": "500103", "lang": ["zh", "en"]}

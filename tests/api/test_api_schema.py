@@ -30,9 +30,9 @@ from schemathesis.checks import (
 import mastplan.api.routes
 from mastplan.api.app import create_app
 from mastplan.api.security import MAX_FAILURES
-from mastplan.jobs import runner
 
 API = "/api/v1"
+pytestmark = pytest.mark.usefixtures("local_jobs")
 #: Examples per operation and mode: enough to reach every parameter, few enough to stay fast.
 MAX_EXAMPLES = 12
 #: Statuses valid data may get from any operation: refusals of the credential (401, 403), of
@@ -95,13 +95,6 @@ PARSE_ERROR = "There was an error parsing the body"
 
 def _param(path: str, method: str, mode: str):
     return pytest.param(path, method, mode, id=f"{path.removeprefix(API)}-{method}-{mode}")
-
-
-@pytest.fixture(autouse=True)
-def _jobs_dir(tmp_path, monkeypatch):
-    """Job results and uploads under this test's folder; no worker in the server."""
-    monkeypatch.setenv(runner.JOBS_DIR_ENV, str(tmp_path / "jobs"))
-    monkeypatch.setenv(runner.WORKER_ENV, "0")
 
 
 @pytest.fixture(scope="module")
