@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from mastplan.radio.grid import Grid
 from mastplan.radio.stats import coverage_stats
 from mastplan.radio.terrain import Terrain, synthetic_terrain
 from mastplan.registry.queries import Area, area_by_code, sectors_in_bbox
+
+if TYPE_CHECKING:
+    from mastplan.distributed import ClusterOptions
 
 # Antennas at or above this height are macro cells above the rooftops (UMa); lower ones are
 # street-level small cells on poles (UMi street canyon).
@@ -112,6 +115,10 @@ def run_coverage(
     out_dir: Path,
     options: CoverageRunOptions = CoverageRunOptions(),
     progress: Callable[[int, int], None] | None = None,
+    *,
+    cluster: ClusterOptions | None = None,
+    tile_px: int | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Predict coverage over a key area or district and write the results to ``out_dir``.
 
@@ -120,6 +127,11 @@ def run_coverage(
     ``sinr_db.png`` quick-looks, ``covered.geojson`` (WGS84) and ``stats.json``; returns the
     summary that ``stats.json`` holds. For a phase selection (``phase:2019``) the statistics
     are given for the union and for each key area (``per_area``).
+
+    ``cluster`` (with a scheduler or a worker count): the tiles run on Dask and are written to
+    ``out_dir/tiles/`` first (see :mod:`mastplan.distributed`); the outputs are the same.
+    ``tile_px``: tile edge in pixels (default the engine's, 128). ``say`` hears what the run
+    does besides the tiles' progress (cluster, resume).
     """
     area = area_by_code(session, area_code)
     area_m = project(area.boundary, STORAGE_EPSG, METRIC_EPSG)
@@ -139,21 +151,55 @@ def run_coverage(
             f"{area.code} ({area.name_en}): nothing to predict"
         )
     terrain_model = _terrain(options, grid)
+    engine = {
+        "load": options.load,
+        "los_mode": options.los_mode,
+        "antenna": options.antenna,
+        "shadowing_seed": options.shadowing_seed,
+        **({} if tile_px is None else {"tile_px": int(tile_px)}),
+    }
+    table = sectors.drop(columns=["site", "operator"])
     try:
-        result = predict_coverage(
-            grid,
-            sectors.drop(columns=["site", "operator"]),
-            terrain_model=terrain_model,
-            region=area_m,
-            progress=progress,
-            load=options.load,
-            los_mode=options.los_mode,
-            antenna=options.antenna,
-            shadowing_seed=options.shadowing_seed,
-        )
+        if cluster is not None and cluster.enabled:
+            result = _predict_on_dask(
+                cluster, out_dir, area, grid, table, terrain_model, area_m, engine, progress, say
+            )
+        else:
+            result = predict_coverage(
+                grid, table, terrain_model=terrain_model, region=area_m, progress=progress,
+                **engine,
+            )  # fmt: skip
     except ValueError as exc:  # the engine's word on bad sector data
         raise MastplanError(f"cannot predict coverage of {area.code}: {exc}") from None
     return _write(out_dir, area, area_m, grid, sectors, result, skipped, options, terrain_model)
+
+
+def _predict_on_dask(
+    cluster: ClusterOptions,
+    out_dir: Path,
+    area: Area,
+    grid: Grid,
+    table: pd.DataFrame,
+    terrain_model: Terrain | None,
+    area_m: Any,
+    engine: dict[str, Any],
+    progress: Callable[[int, int], None] | None,
+    say: Callable[[str], None] | None,
+) -> CoverageResult:
+    """The tiles on Dask (``out_dir/tiles``), mosaicked here."""
+    from mastplan.distributed import dask_client, predict_coverage_tiled
+
+    say = say or (lambda _msg: None)
+    with dask_client(cluster, say) as client:
+        result, report = predict_coverage_tiled(
+            client, grid, table, Path(out_dir) / "tiles", terrain_model=terrain_model,
+            region=area_m, progress=progress, resume=cluster.resume, say=say,
+            run_meta={"area": area.code}, **engine,
+        )  # fmt: skip
+    rate = f", {report['tiles_per_s']:.2f} tiles/s" if report["tiles_per_s"] else ""
+    say(f"tiles: {report['computed']} computed, {report['reused']} reused of "
+        f"{report['tiles']} in {report['seconds']:.1f} s{rate}")  # fmt: skip
+    return result
 
 
 def _write(

@@ -10,13 +10,15 @@ prediction then judges RSRP, SINR and continuity and a local search repairs the 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -51,6 +53,41 @@ from mastplan.radio.matrix import PointIndex
 from mastplan.registry.audit import Actor
 from mastplan.registry.queries import Area, area_by_code, sectors_in_bbox, structures_in_bbox
 from mastplan.synthetic.sites import BAND_PLAN, OPERATORS
+
+if TYPE_CHECKING:
+    from mastplan.distributed import ClusterOptions
+
+#: How tiled plans run their tiles (``map``; a Dask ``map_fn`` inside :func:`tile_map`).
+_TILE_MAP: contextvars.ContextVar[Callable[..., Iterable[Any]] | None] = contextvars.ContextVar(
+    "mastplan_plan_tile_map", default=None
+)
+
+
+@contextlib.contextmanager
+def tile_map(map_fn: Callable[..., Iterable[Any]] | None) -> Iterator[None]:
+    """Run the tiles of tiled plans through ``map_fn`` (``map_fn(f, tasks)``, results in
+    order) inside the block; ``None`` keeps the current one."""
+    if map_fn is None:
+        yield
+        return
+    token = _TILE_MAP.set(map_fn)
+    try:
+        yield
+    finally:
+        _TILE_MAP.reset(token)
+
+
+@contextlib.contextmanager
+def _on_cluster(cluster: ClusterOptions | None, say) -> Iterator[None]:
+    """Tiles of tiled plans on Dask (``cluster`` with a scheduler or workers), else as is."""
+    if cluster is None or not cluster.enabled or _TILE_MAP.get() is not None:
+        yield
+        return
+    from mastplan.distributed import dask_client, dask_map
+
+    with dask_client(cluster, say) as client, tile_map(dask_map(client, "plan")):
+        yield
+
 
 #: Areas of more test points than this are planned in tiles unless ``tiles="never"``
 #: (40,000 points: 25 km² at 25 m).
@@ -323,7 +360,7 @@ def _solve_tiles(builder: CoverBuilder, options: PlanOptions, halo_m: float, rea
     t = solve_tiled(
         builder.xy_m, builder.point_xy_m, builder, tile_m=options.tile_m, halo_m=halo_m,
         solver=options.solver, time_limit_s=options.time_limit_s, candidate_reach_m=reach_m,
-        progress=lambda done, total: say(f"tile {done}/{total}"),
+        progress=lambda done, total: say(f"tile {done}/{total}"), map_fn=_TILE_MAP.get() or map,
     )  # fmt: skip
     missed = [tile.tile for tile in t.tiles if not tile.final_target_met]
     stats: dict[str, Any] = {
@@ -739,10 +776,15 @@ def run_plan(
     actor: Actor | None = None,
     progress: Callable[[str], None] | None = None,
     fixed: pd.DataFrame | None = None,
+    *,
+    cluster: ClusterOptions | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Plan an area (a phase selection key area by key area), write the outputs to ``out_dir``
     and, given an ``actor``, record the planned sites in the registry (one transaction,
-    audited). Returns the summary that ``plan.json`` holds."""
+    audited). Returns the summary that ``plan.json`` holds. ``cluster`` (a scheduler or a
+    worker count): the tile problems of tiled plans are solved on Dask; the merge and the
+    border repair stay here (:mod:`mastplan.distributed`); ``say`` hears about the cluster."""
     costs = load_cost_model(options.costs_file)
     if options.exclusion_file is not None:
         _exclusion_zones(Path(options.exclusion_file))  # a bad file fails before any work
@@ -750,10 +792,11 @@ def run_plan(
     area_code = area.code
     parts = area.parts or (area,)
     results = []
-    for part in parts:
-        if progress:
-            progress(f"planning {part.code}")
-        results.append(plan_area(session, part, options, costs, fixed, progress))
+    with _on_cluster(cluster, say):
+        for part in parts:
+            if progress:
+                progress(f"planning {part.code}")
+            results.append(plan_area(session, part, options, costs, fixed, progress))
     summary = _write(out_dir, area, results, options, costs)
     feasible = all(p.feasible for r in results for p in r["joint"].values())
     if actor is not None and feasible:
@@ -771,9 +814,18 @@ def run_phased(
     actor: Actor | None = None,
     progress: Callable[[str], None] | None = None,
     years: tuple[int, ...] = (2019, 2020, 2021),
+    *,
+    cluster: ClusterOptions | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The roll-out of 专栏2: the key areas of each phase year in turn, each year's sites fixed
-    before the next year is planned. Writes one folder per year and ``phased.json``."""
+    before the next year is planned. Writes one folder per year and ``phased.json``.
+    ``cluster``, ``say``: as :func:`run_plan` (one Dask client for all the years)."""
+    with _on_cluster(cluster, say):
+        return _run_phased(session, out_dir, options, actor, progress, years)
+
+
+def _run_phased(session, out_dir, options, actor, progress, years) -> dict[str, Any]:
     fixed = pd.DataFrame(columns=[*ENGINE_COLUMNS, "site", "operator"])
     per_year = []
     for year in years:

@@ -345,13 +345,40 @@ def coverage(
             help="Keep the key areas' statistics in the registry (the key-area KPIs use them).",
         ),
     ] = True,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run the tiles on this Dask scheduler (tcp://host:8786)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Run the tiles on a local Dask cluster of this many processes."),
+    ] = None,
+    dashboard: Annotated[
+        bool, typer.Option(help="Serve the Dask dashboard (needs bokeh) and print its address.")
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue the Dask run whose tiles are in OUT/tiles (refuse if they are of "
+            "another run) [default: resume when they match, else start afresh]."
+        ),
+    ] = False,
+    tile_px: Annotated[int, typer.Option(help="Tile edge in pixels (the unit of work).")] = 128,
     user: UserOpt = None,
     database: DatabaseOpt = None,
 ) -> None:
     """Predict coverage of the on-air sites over an area: rasters, PNGs, covered area, stats."""
     from mastplan.coverage_run import CoverageRunOptions, run_coverage
 
+    if resume and not (scheduler or workers):
+        _fail("--resume needs --scheduler or --workers (in-process runs write no tiles)")
+    if tile_px < 1:
+        _fail(f"--tile-px must be at least 1, not {tile_px}")
+
     def body() -> None:
+        from mastplan.distributed import ClusterOptions
+
+        cluster = ClusterOptions(scheduler, workers, dashboard, resume)
         options = CoverageRunOptions(
             resolution_m=resolution_m,
             operators=tuple(operator or ()),
@@ -371,6 +398,9 @@ def coverage(
                 out,
                 options,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
+                cluster=cluster,
+                tile_px=tile_px,
+                say=lambda msg: progress.console.print(msg, highlight=False),
             )
             kept = []
             if record:
@@ -616,9 +646,21 @@ def plan(
         typer.Option(help="Polygons where no new site may go (schools, heritage, airport)."),
     ] = None,
     user: Annotated[str | None, typer.Option(help="Who plans (audit log).")] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Solve the tile problems on this Dask scheduler (tcp://host:8786)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Solve the tile problems on a local Dask cluster of N processes."),
+    ] = None,
+    dashboard: Annotated[
+        bool, typer.Option(help="Serve the Dask dashboard (needs bokeh) and print its address.")
+    ] = False,
     database: DatabaseOpt = None,
 ) -> None:
     """Plan share-first least-cost 5G sites over an area: sites, rasters before/after, plan.json."""
+    from mastplan.distributed import ClusterOptions
     from mastplan.plan_run import PlanOptions, area_from_file, run_phased, run_plan
 
     if sum(x is not None for x in (area, area_file)) + int(phased) != 1:
@@ -648,12 +690,14 @@ def plan(
     )
 
     def body() -> None:
+        cluster = ClusterOptions(scheduler, workers, dashboard)
         with _session(database) as session, _progress() as progress:
             task = progress.add_task("planning", total=None)
             actor = _actor(session, user, "mastplan plan") if record else None
             say = lambda msg: progress.update(task, description=msg)  # noqa: E731
+            note = lambda msg: progress.console.print(msg, highlight=False)  # noqa: E731
             if phased:
-                summary = run_phased(session, out, options, actor, say)
+                summary = run_phased(session, out, options, actor, say, cluster=cluster, say=note)
                 for y in summary["years"]:
                     console.print(
                         f"{y['year']}: {y['sites']} sites ({y['new_towers']} new towers), "
@@ -663,7 +707,7 @@ def plan(
                               f"{summary['total_cost_yuan']:,.0f} yuan; wrote {out}")  # fmt: skip
                 return
             target = area_from_file(area_file) if area_file is not None else area
-            summary = run_plan(session, target, out, options, actor, say)
+            summary = run_plan(session, target, out, options, actor, say, cluster=cluster, say=note)
         _print_plan(summary, out)
 
     _run(body)
