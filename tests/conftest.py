@@ -33,17 +33,30 @@ PG_ENV = "MASTPLAN_TEST_POSTGRES_URL"
 TEST_DENSITY = 0.3
 
 
-def pytest_collection_modifyitems(items):
-    """Tests that use a database are marked with their backend, so `-m sqlite` works too."""
+def pytest_collection_modifyitems(config, items):
+    """Tests that use a database are marked with their backend, so `-m sqlite` works too; a
+    test marked ``only_backend(NAME)`` is not collected for the other backend (deselected,
+    never skipped)."""
+    keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec and callspec.params.get("backend") in BACKENDS:
-            item.add_marker(getattr(pytest.mark, callspec.params["backend"]))
+        backend = callspec.params.get("backend") if callspec else None
+        if backend in BACKENDS:
+            item.add_marker(getattr(pytest.mark, backend))
+            only = item.get_closest_marker("only_backend")
+            if only is not None and only.args[0] != backend:
+                drop.append(item)
+                continue
+        keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_configure(config):
     for name in BACKENDS:
         config.addinivalue_line("markers", f"{name}: runs on the {name} backend")
+    config.addinivalue_line("markers", "only_backend(name): run only on that database backend")
 
 
 @pytest.fixture(scope="session")

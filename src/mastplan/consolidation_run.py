@@ -31,7 +31,7 @@ from mastplan.planning.consolidation import (
 )
 from mastplan.registry.enums import STRUCTURE_KIND_NAMES, StructureKind, StructureStatus
 from mastplan.registry.models import Organisation, Structure
-from mastplan.registry.queries import Area, area_by_code
+from mastplan.registry.queries import Area, area_by_code, in_bbox
 
 __all__ = ["ConsolidationOptions", "kinds_names", "read_poles", "run_consolidation"]
 
@@ -90,10 +90,7 @@ def read_poles(session: Session, area: Area | None) -> pd.DataFrame:
         .order_by(Structure.id)
     )
     if area is not None:
-        minx, miny, maxx, maxy = area.boundary.bounds
-        query = query.where(
-            Structure.lon_deg.between(minx, maxx), Structure.lat_deg.between(miny, maxy)
-        )
+        query = query.where(in_bbox(session, Structure, area.boundary.bounds))
     columns = [
         "external_id", "kind", "owner", "owner_zh", "owner_en", "district_code",
         "lon_deg", "lat_deg", "height_m", "fibre", "available_power_kw", "synthetic",

@@ -21,6 +21,25 @@ from mastplan.errors import MastplanError
 WRITE_OPTION = "mastplan_write"
 
 
+#: SQL name of :func:`geodesic_m` on SQLite (radius queries, :func:`registry.queries.within_m`).
+GEODESIC_FUNCTION = "mastplan_geodesic_m"
+
+
+@lru_cache(maxsize=1)
+def _wgs84():
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
+
+
+def geodesic_m(lon1: float | None, lat1: float | None, lon2: float, lat2: float) -> float | None:
+    """Geodesic distance in metres on the WGS84 ellipsoid (GeographicLib, as PostGIS's
+    geography), registered on every SQLite connection as ``mastplan_geodesic_m``."""
+    if lon1 is None or lat1 is None or lon2 is None or lat2 is None:
+        return None
+    return float(_wgs84().inv(lon1, lat1, lon2, lat2)[2])
+
+
 def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     """Create an engine for ``url`` (see :func:`mastplan.config.database_url`).
 
@@ -39,6 +58,7 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.close()
+            dbapi_conn.create_function(GEODESIC_FUNCTION, 4, geodesic_m, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # pragma: no cover - exercised by every test

@@ -55,6 +55,7 @@ from mastplan.registry.models import (
     TenancyPosition,
     User,
 )
+from mastplan.registry.queries import in_bbox
 from mastplan.sharing.access import sees_fees, site_filter
 
 #: Most features on one page of structures or sites.
@@ -391,8 +392,7 @@ def list_structures(
     box = parse_bbox(bbox)
     query = _structure_query()
     if box is not None:
-        query = query.where(Structure.lon_deg.between(box[0], box[2]),
-                            Structure.lat_deg.between(box[1], box[3]))  # fmt: skip
+        query = query.where(in_bbox(session, Structure, box))
     if kind is not None:
         query = query.where(Structure.kind == kind)
     if owner is not None:
@@ -690,8 +690,7 @@ def list_sites(
     box = parse_bbox(bbox)
     query = _site_query(who.user)
     if box is not None:
-        query = query.where(Site.lon_deg.between(box[0], box[2]),
-                            Site.lat_deg.between(box[1], box[3]))  # fmt: skip
+        query = query.where(in_bbox(session, Site, box))
     if operator is not None:
         query = query.where(Organisation.code == operator)
     if status:
