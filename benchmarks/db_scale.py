@@ -27,13 +27,14 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from import_structures import _peak_rss_mb, child_import  # the same import child
 
 PG_ENV = "MASTPLAN_TEST_POSTGRES_URL"
 
@@ -46,34 +47,7 @@ def _rss_mb() -> float:
     return math.nan
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 # --- children ---------------------------------------------------------------------------------
-
-
-def child_import(csv_path: str, url: str, method: str) -> dict:
-    from mastplan.chongqing import LoadOptions, load_chongqing
-    from mastplan.io.importer import import_layer
-    from mastplan.registry.audit import Actor
-    from mastplan.registry.db import init_db, make_engine, session_factory
-
-    engine = make_engine(url)
-    init_db(engine)
-    with session_factory(engine)() as session:
-        load_chongqing(session, Actor("bench"), LoadOptions(synthetic=False))
-    start = time.perf_counter()
-    with session_factory(engine)() as session:
-        result = import_layer(
-            session, Actor("bench"), Path(csv_path), "structures", write_method=method
-        )
-    seconds = time.perf_counter() - start
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
-    return {"rows": result.rows, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
 
 
 def _timed(fn, seconds: float, max_n: int) -> list[float]:

@@ -26,8 +26,10 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def child_import(csv_path: str, url: str) -> dict:
-    """Fresh database, Chongqing reference data without synthetic inventory, then the import."""
+def child_import(csv_path: str, url: str, method: str = "auto") -> dict:
+    """Fresh database, Chongqing reference data without synthetic inventory, then the import
+    (``method``: the write path, as ``import_layer(write_method=…)``); PostgreSQL analysed
+    after it."""
     from mastplan.chongqing import LoadOptions, load_chongqing
     from mastplan.io.importer import import_layer
     from mastplan.registry.audit import Actor
@@ -39,8 +41,14 @@ def child_import(csv_path: str, url: str) -> dict:
         load_chongqing(session, Actor("bench"), LoadOptions(synthetic=False))
     start = time.perf_counter()
     with session_factory(engine)() as session:
-        result = import_layer(session, Actor("bench"), Path(csv_path), "structures")
+        result = import_layer(
+            session, Actor("bench"), Path(csv_path), "structures", write_method=method
+        )
     seconds = time.perf_counter() - start
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
     return {"rows": result.rows, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
 
 
