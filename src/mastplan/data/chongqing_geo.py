@@ -427,11 +427,17 @@ def parse_geometry_spec(
     return GeometrySpec("corridor", tuple(coords), width / 2.0)
 
 
+#: Longest edge of a buffer or corridor before it is projected back to WGS84 (metres): over
+#: 500 m the bend between a straight edge in UTM and one in degrees stays far below a millimetre.
+SEGMENT_MAX_M = 500.0
+
+
 def build_geometry(spec: GeometrySpec) -> MultiPolygon:
     """Build the WGS84 area of a geometry specification.
 
     Buffers and corridors are built in metres in UTM 48N (EPSG:32648) with
-    ``BUFFER_QUAD_SEGS`` segments per quarter circle (round caps) and projected back to WGS84.
+    ``BUFFER_QUAD_SEGS`` segments per quarter circle (round caps), cut into edges of at most
+    ``SEGMENT_MAX_M`` and projected back to WGS84.
 
     Parameters
     ----------
@@ -451,6 +457,9 @@ def build_geometry(spec: GeometrySpec) -> MultiPolygon:
     metric = _project(base, STORAGE_CRS, METRIC_CRS).buffer(
         spec.distance_m, quad_segs=BUFFER_QUAD_SEGS
     )
+    # edges straight in metres are not straight in degrees: a long narrow corridor's sides
+    # would bend across each other on the way back; short edges keep them where they are
+    metric = shapely.segmentize(metric, max_segment_length=SEGMENT_MAX_M)
     return _to_multipolygon(_project(metric, METRIC_CRS, STORAGE_CRS))
 
 
