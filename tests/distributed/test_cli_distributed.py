@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 import rasterio
 from typer.testing import CliRunner
 
 from mastplan.cli import app
-
-pytest.importorskip("distributed")
 
 runner = CliRunner()
 COMMON = ("coverage", "--area", "2019-jiefangbei-cbd", "--resolution-m", "100", "--no-record")

@@ -23,8 +23,6 @@ from mastplan.distributed import LAYERS, RUN_FILE, ClusterOptions, tile_path
 from mastplan.errors import MastplanError
 from mastplan.plan_run import PlanOptions, run_plan
 
-pytest.importorskip("distributed")
-
 AREA = "2019-jiefangbei-cbd"
 OPTIONS = CoverageRunOptions(resolution_m=50.0, synthetic_terrain_seed=7)
 OUTPUTS = ("rsrp_dbm", "sinr_db", "best_server", "servers_within_margin", "throughput_mbps")

@@ -229,9 +229,7 @@ def edit_enterprise(
         user, actor = acting(session, user_name, reason)
         require_writer(user, f"change enterprise {code}")
         query = select(Enterprise).join(Enterprise.organisation).where(Organisation.code == code)
-        obj = crud.locked(session, query)
-        if obj is None:
-            raise NotFoundError(f"no enterprise {code!r}")
+        obj = crud.locked(session, query, f"no enterprise {code!r}")
         crud.check_version(obj, if_version, f"enterprise {code}")
         if changes.get("code", code) != code:
             raise MastplanError("code is the enterprise's key and cannot be changed")

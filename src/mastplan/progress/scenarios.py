@@ -266,11 +266,8 @@ def edit_scenario(
     with transaction(session):
         user, actor = acting(session, user_name, reason)
         require_writer(user, f"change scenario {code}")
-        obj = crud.locked(
-            session, select(ApplicationScenario).where(ApplicationScenario.code == code)
-        )
-        if obj is None:
-            raise NotFoundError(f"no scenario {code!r}")
+        query = select(ApplicationScenario).where(ApplicationScenario.code == code)
+        obj = crud.locked(session, query, f"no scenario {code!r}")
         crud.check_version(obj, if_version, f"scenario {code}")
         if changes.get("code", code) != code:
             raise MastplanError("code is the scenario's key and cannot be changed")

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, inspect
 from sqlalchemy.orm import Session
 
-from mastplan.errors import StaleVersionError
+from mastplan.errors import NotFoundError, StaleVersionError
 from mastplan.registry.audit import Actor, entity_key, json_value, record, snapshot
 from mastplan.registry.models import Base
 
@@ -29,11 +29,15 @@ def create(session: Session, actor: Actor, obj: M) -> M:
     return obj
 
 
-def locked(session: Session, query: Select) -> Any:
-    """The one object ``query`` selects (or ``None``), its row locked for this transaction and
-    read afresh (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the writer holds the database
-    lock from ``BEGIN IMMEDIATE``, see :func:`mastplan.registry.db.transaction`)."""
-    return session.scalar(query.with_for_update().execution_options(populate_existing=True))
+def locked(session: Session, query: Select, missing: str | None = None) -> Any:
+    """The one object ``query`` selects, its row locked for this transaction and read afresh
+    (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the writer holds the database lock from
+    ``BEGIN IMMEDIATE``, see :func:`mastplan.registry.db.transaction`). Without a row: ``None``,
+    or :class:`~mastplan.errors.NotFoundError` with the message ``missing`` when given."""
+    obj = session.scalar(query.with_for_update().execution_options(populate_existing=True))
+    if obj is None and missing is not None:
+        raise NotFoundError(missing)
+    return obj
 
 
 def check_version(obj: Base, if_version: int | None, label: str | None = None) -> None:

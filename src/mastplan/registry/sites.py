@@ -69,9 +69,8 @@ def transition_site(
     """
     to = SiteStatus(to)
     with transaction(session):
-        site = crud.locked(session, select(Site).where(Site.external_id == external_id))
-        if site is None:
-            raise NotFoundError(f"no site with external_id {external_id!r}")
+        site = crud.locked(session, select(Site).where(Site.external_id == external_id),
+                           f"no site with external_id {external_id!r}")  # fmt: skip
         crud.check_version(site, if_version, f"site {external_id}")
         return _move(session, actor, site, to, on)
 
@@ -104,9 +103,7 @@ def transition_site_as(
     with transaction(session):
         user, actor = acting(session, user_name, reason)
         query = select(Site).where(Site.external_id == external_id, site_filter(user))
-        site = crud.locked(session, query)
-        if site is None:
-            raise NotFoundError(f"no site {external_id!r}")
+        site = crud.locked(session, query, f"no site {external_id!r}")
         require_site_writer(user, site, f"move site {external_id}")
         crud.check_version(site, if_version, f"site {external_id}")
         return _move(session, actor, site, to, on)

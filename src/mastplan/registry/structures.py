@@ -110,10 +110,8 @@ def _current(session: Session, obj: Structure) -> dict[str, Any]:
 
 
 def _locked(session: Session, external_id: str) -> Structure:
-    obj = crud.locked(session, select(Structure).where(Structure.external_id == external_id))
-    if obj is None:
-        raise NotFoundError(f"no structure with external_id {external_id!r}")
-    return obj
+    return crud.locked(session, select(Structure).where(Structure.external_id == external_id),
+                       f"no structure with external_id {external_id!r}")  # fmt: skip
 
 
 def _merged(
