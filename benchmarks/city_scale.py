@@ -144,6 +144,7 @@ def child_run(kind: str, url: str, area: str, out_dir: str, workers: str, opts: 
         if cluster is not None:
             cluster.close()
     res = {"wall_s": wall_s, "startup_s": startup_s, "client_mb": _hwm_mb(),
+           "load_1min": os.getloadavg()[0],
            "worker_mb": worker_mb, "tiles": None, "tile_s": None, "tiles_per_s": None}  # fmt: skip
     if kind == "coverage":
         run_file = out / "tiles" / "run.json"

@@ -8,7 +8,9 @@ format), into fresh databases that hold the Chongqing reference data:
 * **bbox**: map-like windows (``--windows-km``) centred on random structures; on PostgreSQL the
   lon/lat range predicate (B-tree) against ``registry.queries.in_bbox`` (GiST), on SQLite its
   B-tree range predicate; then the API's structures page (``list_structures``, 1,000 features,
-  called in-process: SQL and GeoJSON models, no HTTP);
+  called in-process: SQL and the JSON encoded from the rows, no HTTP) against the same page
+  also put through its response model (one model per feature, validated and serialised: what
+  the endpoint cost before it encoded pages itself);
 * **radius**: ``registry.queries.within_m`` (``--radius-m``) around random structures;
 * **export**: ``mastplan export structures`` to CSV (streamed: server-side cursor on PostgreSQL)
   with its peak memory over the process's memory before it, against reading the same query
@@ -78,7 +80,7 @@ def child_queries(url: str, windows_km: str, radius_m: str, seconds: str, seed: 
     import numpy as np
     from sqlalchemy import func, select
 
-    from mastplan.api.routes.registry import list_structures
+    from mastplan.api.routes.registry import FeatureCollection, StructureProps, list_structures
     from mastplan.registry.db import make_engine, session_factory
     from mastplan.registry.enums import UserRole
     from mastplan.registry.models import Structure, User
@@ -125,15 +127,20 @@ def child_queries(url: str, windows_km: str, radius_m: str, seconds: str, seed: 
                 counts.clear()
                 out["bbox"][f"{km:g}|{form}"] = _summary(_timed(run, box_s, 2000), counts)
         who = type("Who", (), {"user": User(name="bench", role=UserRole.REGULATOR)})()
-        api_counts: list[int] = []
+        page_model = FeatureCollection[StructureProps]
+        for key, through_models in (("api_1km", False), ("api_1km_models", True)):
+            api_counts: list[int] = []
 
-        def api(i: int) -> None:
-            b = ",".join(f"{v:.7f}" for v in window(i, 1.0))
-            api_counts.append(len(list_structures(who, s, bbox=b, limit=1000).features))
+            def api(i: int, through_models=through_models, api_counts=api_counts) -> None:
+                b = ",".join(f"{v:.7f}" for v in window(i, 1.0))
+                body = list_structures(who, s, bbox=b, limit=1000).body
+                if through_models:  # the baseline: the page through its response model
+                    body = page_model.model_validate_json(body).model_dump_json().encode()
+                api_counts.append(body.count(b'"type":"Feature",'))
 
-        api(0)
-        api_counts.clear()
-        out["api_1km"] = _summary(_timed(api, box_s, 2000), api_counts)
+            api(0)
+            api_counts.clear()
+            out[key] = _summary(_timed(api, box_s, 2000), api_counts)
         r = float(radius_m)
         radius_counts: list[int] = []
 
@@ -301,6 +308,7 @@ def _report(args, imports: dict, queries: dict, exports: dict) -> None:
     print("|---|---|---:|---:|---:|")
     for label, q in queries.items():
         for key, name in (("api_1km", "`list_structures` 1 km bbox, ≤ 1,000 features"),
+                          ("api_1km_models", "same page through its response model (baseline)"),
                           ("radius", f"`within_m` {args.radius_m:g} m")):  # fmt: skip
             r = q[key]
             print(

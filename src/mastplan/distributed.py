@@ -3,7 +3,8 @@
 Nothing here imports Dask at module level: ``mastplan coverage`` and ``mastplan plan`` without
 ``--scheduler``/``--workers`` never load it. With one of them:
 
-* :func:`dask_client` connects to a running scheduler (``tcp://host:8786``) or starts a
+* :func:`dask_client` connects to a running scheduler (``tcp://host:8786``, or the JSON file
+  ``dask scheduler --scheduler-file`` writes, as batch systems use) or starts a
   :class:`~distributed.LocalCluster` bound to 127.0.0.1 (worker processes, one thread each, no
   dashboard unless asked for).
 * Coverage (:func:`predict_coverage_tiled`): the client writes the run's inputs into
@@ -16,6 +17,9 @@ Nothing here imports Dask at module level: ``mastplan coverage`` and ``mastplan 
   The client mosaics the tiles into the full rasters, identical to the in-process run's.
 * Planning (:func:`dask_map`): a ``map_fn`` for :func:`~mastplan.planning.tiles.solve_tiled`;
   the tile problems' shared builder is sent to the workers once, not with every task.
+  :func:`kept_map` keeps each tile's result on disk (``<out>/plan-tiles/t<key>-<digest>.npz``,
+  the digest of the run's builder and of the tile problem), written by the worker that solved
+  it; a plan run again with the same inputs reuses them, so a stopped run resumes.
 
 A worker that dies loses only its running tile: the scheduler gives it to another worker, and
 its half-written files never got their final name.
@@ -72,7 +76,7 @@ EMPTY = {
 RUN_FILE = "run.json"
 SECTORS_FILE = "sectors.npz"
 TERRAIN_FILE = "terrain.tif"
-TILES_FORMAT = 1  # bump when the tile files or the hash change meaning
+TILES_FORMAT = 2  # bump when the tile files or the hash change meaning
 TERRAIN_MARGIN_CELLS = 2  # bilinear sampling needs the next cell centre
 
 
@@ -81,7 +85,7 @@ class ClusterOptions:
     """Where tile tasks run: ``scheduler`` (address of a running Dask scheduler) or
     ``workers`` (a local cluster of that many processes); neither: in-process."""
 
-    scheduler: str | None = None
+    scheduler: str | None = None  # tcp://host:port, or the path of a scheduler file
     workers: int | None = None
     dashboard: bool = False
     resume: bool = False
@@ -120,14 +124,18 @@ def dask_client(options: ClusterOptions, say: Callable[[str], None] | None = Non
             say("the Dask dashboard needs bokeh (pip install 'bokeh>=3.1'); running without it")
             show = False
     if options.scheduler:
+        where = Path(options.scheduler)
         try:
-            client = Client(options.scheduler, timeout="30s")
-        except OSError as exc:
+            if "://" not in options.scheduler and where.is_file():  # --scheduler-file's JSON
+                client = Client(scheduler_file=str(where), timeout="30s")
+            else:
+                client = Client(options.scheduler, timeout="30s")
+        except (OSError, ValueError) as exc:
             raise MastplanError(
                 f"cannot reach the Dask scheduler {options.scheduler}: {exc}"
             ) from None
-        say(f"Dask scheduler {options.scheduler}: {len(client.scheduler_info()['workers'])} "
-            "worker(s)")  # fmt: skip
+        say(f"Dask scheduler {client.scheduler.address}: "
+            f"{len(client.scheduler_info()['workers'])} worker(s)")  # fmt: skip
         if show:
             say(f"Dask dashboard: {client.dashboard_link}")
         try:
@@ -175,14 +183,43 @@ def tile_path(tiles_dir: Path, layer: str, name: str) -> Path:
     return Path(tiles_dir) / layer / f"{name}.tif"
 
 
-def _digest(*parts: Any) -> str:
+def _feed(h: Any, part: Any) -> None:
+    """Hash ``part`` into ``h`` by content: arrays by their bytes (object arrays by their
+    values), frames column by column, mappings, sequences and dataclasses item by item."""
+    import pandas as pd
+
+    if isinstance(part, np.ndarray):
+        h.update(str((part.dtype.str, part.shape)).encode())
+        if part.dtype.kind == "O":
+            h.update(json.dumps([str(v) for v in part.ravel()]).encode())
+        else:
+            h.update(np.ascontiguousarray(part).tobytes())
+    elif isinstance(part, pd.DataFrame):
+        h.update(json.dumps([[str(c), str(t)] for c, t in part.dtypes.items()]).encode())
+        _feed(h, part.index.to_numpy())
+        for column in part.columns:
+            _feed(h, part[column].to_numpy())
+    elif isinstance(part, dict):
+        for key in sorted(part, key=str):
+            h.update(json.dumps(str(key)).encode())
+            _feed(h, part[key])
+    elif isinstance(part, (list, tuple)):
+        h.update(f"[{len(part)}".encode())
+        for item in part:
+            _feed(h, item)
+    elif dataclasses.is_dataclass(part) and not isinstance(part, type):
+        h.update(type(part).__qualname__.encode())
+        for f in dataclasses.fields(part):
+            _feed(h, getattr(part, f.name))
+    else:
+        h.update(json.dumps(part, sort_keys=True, default=str).encode())
+
+
+def content_digest(*parts: Any) -> str:
+    """SHA-256 of ``parts`` by content (:func:`_feed`), hex."""
     h = hashlib.sha256()
     for part in parts:
-        if isinstance(part, np.ndarray):
-            h.update(str((part.dtype.str, part.shape)).encode())
-            h.update(np.ascontiguousarray(part).tobytes())
-        else:
-            h.update(json.dumps(part, sort_keys=True, default=str).encode())
+        _feed(h, part)
     return h.hexdigest()
 
 
@@ -387,7 +424,7 @@ def predict_coverage_tiled(
         terrain_d = {"x0_m": terrain_model.x0_m, "y0_m": terrain_model.y0_m,
                      "resolution_m": terrain_model.resolution_m, "crs": terrain_model.crs,
                      "synthetic": bool(terrain_model.synthetic)}  # fmt: skip
-    run_hash = _digest(
+    run_hash = content_digest(
         TILES_FORMAT, grid_d, opts_d, terrain_d, [t.key for t in tiles],
         *(arrays[k] for k in sorted(arrays)),
         *(() if terrain_model is None else (terrain_model.z_m,)),
@@ -469,6 +506,86 @@ def predict_coverage_tiled(
 # ---------------------------------------------------------------------------------------------
 # Planning tiles
 # ---------------------------------------------------------------------------------------------
+
+
+def task_name(task: Any, run_digest: str) -> str:
+    """Name of a tile task's kept result: ``t<key>-<digest>``, the digest of the run (what the
+    task's shared ``build`` holds) and of the task's own fields (tile, indices, solver, limits).
+    """
+    parts = [getattr(task, f.name) for f in dataclasses.fields(task) if f.name != "build"]
+    key = "_".join(str(k) for k in np.atleast_1d(getattr(task, "key", ())))
+    return f"t{key}-{content_digest(run_digest, *parts)[:24]}"
+
+
+class _Keep:
+    """``f`` that also keeps its result in ``folder`` under :func:`task_name` (written to a
+    temporary name, then renamed: a kept result is whole). Module level, so Dask pickles it."""
+
+    def __init__(self, f: Callable[[Any], Any], folder: str, run_digest: str) -> None:
+        self.f = f
+        self.folder = folder
+        self.run_digest = run_digest
+
+    def __call__(self, task: Any) -> Any:
+        result = self.f(task)
+        _save_npz(Path(self.folder) / f"{task_name(task, self.run_digest)}.npz", result.to_arrays())
+        return result
+
+
+def kept_map(
+    map_fn: Callable[..., Iterable[Any]],
+    folder: Path,
+    run_digest: str,
+    result_type: Any,
+    used: set[str] | None = None,
+) -> Callable[..., Iterable[Any]]:
+    """A ``map_fn`` that keeps every task's result in ``folder`` and reuses the ones there.
+
+    Tasks are dataclasses with a ``key``; results have ``to_arrays()`` and
+    ``result_type.from_arrays(arrays)``. A result on disk is reused when the run (``run_digest``)
+    and the task are the same (:func:`task_name`), so a run stopped half way — a killed client,
+    a lost cluster — resumes with the tasks it had not finished. ``used`` collects the names
+    of this run's results (to tidy the folder afterwards: :func:`drop_unused`).
+    """
+    folder = Path(folder)
+
+    def wrapped(f: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        tasks = list(tasks)
+        names = [task_name(t, run_digest) for t in tasks]
+        if used is not None:
+            used.update(names)
+        kept: dict[int, Any] = {}
+        for i, name in enumerate(names):
+            path = folder / f"{name}.npz"
+            if path.exists():
+                try:
+                    with np.load(path, allow_pickle=False) as data:
+                        kept[i] = result_type.from_arrays({k: data[k] for k in data.files})
+                except (OSError, ValueError, KeyError):  # unreadable: solved again
+                    path.unlink(missing_ok=True)
+        todo = [t for i, t in enumerate(tasks) if i not in kept]
+        fresh = iter(map_fn(_Keep(f, str(folder), run_digest), todo) if todo else ())
+        for i in range(len(tasks)):
+            yield kept[i] if i in kept else next(fresh)
+
+    return wrapped
+
+
+def drop_unused(folder: Path, used: set[str]) -> int:
+    """Remove the kept results in ``folder`` that are not in ``used`` (and temporary files
+    left by a worker that died); returns how many were removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    gone = 0
+    for path in folder.iterdir():
+        stale = path.name.endswith(".part") or (
+            path.suffix == ".npz" and path.name.startswith("t") and path.stem not in used
+        )
+        if stale and path.is_file():
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 def _call_with_build(f: Callable[[Any], Any], task: Any, build: Any) -> Any:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from mastplan.coverage_run import engine_sectors
 from mastplan.data.plan import load_cost_model
+from mastplan.distributed import content_digest, drop_unused, kept_map
 from mastplan.errors import MastplanError
 from mastplan.geo import METRIC_EPSG, STORAGE_EPSG, project, to_metric, to_storage
 from mastplan.io.raster import read_density
@@ -47,7 +48,7 @@ from mastplan.planning.judge import Evaluation, Targets, evaluate_sites, repair_
 from mastplan.planning.problem import CoverProblem, Solution, explain_infeasible
 from mastplan.planning.problem import evaluate as evaluate_cover
 from mastplan.planning.solve import solve
-from mastplan.planning.tiles import solve_tiled
+from mastplan.planning.tiles import TileResult, solve_tiled
 from mastplan.radio import Grid
 from mastplan.radio.matrix import PointIndex
 from mastplan.registry.audit import Actor
@@ -75,6 +76,44 @@ def tile_map(map_fn: Callable[..., Iterable[Any]] | None) -> Iterator[None]:
         yield
     finally:
         _TILE_MAP.reset(token)
+
+
+#: Where tiled plans keep their tile results (a folder and the names this run used), inside
+#: :func:`run_plan`: ``<out>/plan-tiles``.
+_TILE_DIR: contextvars.ContextVar[tuple[Path, set[str]] | None] = contextvars.ContextVar(
+    "mastplan_plan_tile_dir", default=None
+)
+#: Subfolder of a plan's outputs that keeps its tile results.
+PLAN_TILES_DIR = "plan-tiles"
+PLAN_TILES_FORMAT = 1  # bump when a kept tile result changes meaning
+
+
+@contextlib.contextmanager
+def _kept_tiles(out_dir: Path) -> Iterator[None]:
+    """Keep the tile results of tiled plans in ``<out_dir>/plan-tiles`` inside the block;
+    reuse the ones a stopped run left there; afterwards drop those this run did not use."""
+    folder = Path(out_dir) / PLAN_TILES_DIR
+    used: set[str] = set()
+    token = _TILE_DIR.set((folder, used))
+    try:
+        yield
+    finally:
+        _TILE_DIR.reset(token)
+    drop_unused(folder, used)  # only after a run that finished
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _tile_map(builder: CoverBuilder) -> Callable[..., Iterable[Any]]:
+    """The map of a tiled plan's tiles: on Dask inside :func:`tile_map` (else ``map``), and
+    keeping the results on disk inside :func:`_kept_tiles`."""
+    map_fn = _TILE_MAP.get() or map
+    kept = _TILE_DIR.get()
+    if kept is None:
+        return map_fn
+    folder, used = kept
+    run_digest = content_digest(PLAN_TILES_FORMAT, type(builder).__qualname__, vars(builder))
+    return kept_map(map_fn, folder, run_digest, TileResult, used)
 
 
 @contextlib.contextmanager
@@ -360,7 +399,7 @@ def _solve_tiles(builder: CoverBuilder, options: PlanOptions, halo_m: float, rea
     t = solve_tiled(
         builder.xy_m, builder.point_xy_m, builder, tile_m=options.tile_m, halo_m=halo_m,
         solver=options.solver, time_limit_s=options.time_limit_s, candidate_reach_m=reach_m,
-        progress=lambda done, total: say(f"tile {done}/{total}"), map_fn=_TILE_MAP.get() or map,
+        progress=lambda done, total: say(f"tile {done}/{total}"), map_fn=_tile_map(builder),
     )  # fmt: skip
     missed = [tile.tile for tile in t.tiles if not tile.final_target_met]
     stats: dict[str, Any] = {
@@ -792,7 +831,7 @@ def run_plan(
     area_code = area.code
     parts = area.parts or (area,)
     results = []
-    with _on_cluster(cluster, say):
+    with _on_cluster(cluster, say), _kept_tiles(out_dir):
         for part in parts:
             if progress:
                 progress(f"planning {part.code}")

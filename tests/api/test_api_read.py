@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 import shapely
 
+from mastplan.api.routes.registry import FeatureCollection, SiteProps, StructureProps
 from mastplan.sharing.calendar import today
 
 API = "/api/v1"
@@ -223,6 +224,24 @@ def test_sites_page_by_cursor(bearer):
     paged = all_pages(c, "/sites", limit=97)
     assert len(paged) == len(whole) > 97
     assert [f["id"] for f in paged] == [f["id"] for f in whole]
+
+
+@pytest.mark.parametrize(
+    ("path", "props"), [("/structures", StructureProps), ("/sites", SiteProps)]
+)
+def test_pages_are_their_published_schema_exactly(bearer, path, props):
+    """The pages are encoded straight from the rows (no model per feature): they must still be
+    the documented FeatureCollection, field for field, nothing more, nothing less."""
+    c = bearer("li.reg")
+    for params in ({"limit": 5000}, {"limit": 7}, {"limit": 7, "cursor": 3}):
+        r = c.get(f"{API}{path}", params=params)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        model = FeatureCollection[props].model_validate_json(r.content)
+        assert model.features
+        assert model.model_dump(mode="json") == r.json()
+    assert c.app.openapi()["paths"][f"{API}{path}"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]["$ref"].endswith(f"FeatureCollection_{props.__name__}_")
 
 
 def test_one_site_with_its_sectors(bearer, world):

@@ -3,8 +3,10 @@ results; a worker killed half way changes nothing; a run resumes from the tiles 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 from mastplan.coverage_run import CoverageRunOptions, run_coverage
 from mastplan.distributed import LAYERS, RUN_FILE, ClusterOptions, tile_path
 from mastplan.errors import MastplanError
-from mastplan.plan_run import PlanOptions, run_plan
+from mastplan.plan_run import PLAN_TILES_DIR, PlanOptions, run_plan, tile_map
 
 AREA = "2019-jiefangbei-cbd"
 OPTIONS = CoverageRunOptions(resolution_m=50.0, synthetic_terrain_seed=7)
@@ -204,6 +206,94 @@ def test_a_tiled_plan_on_a_local_cluster_chooses_the_same_sites(loaded_session: 
     plan = json.loads((tmp_path / "b" / "plan.json").read_text())
     tiled = plan["areas"][0]["operators"]["china-mobile"]["solution"]["stats"]["tiled"]
     assert tiled["tiles"] > 1
+
+
+PLAN = PlanOptions(resolution_m=50.0, solver="greedy", greenfield=True, time_limit_s=10.0,
+                   tiles="always", tile_m=400.0)  # fmt: skip
+PLAN_AREA = "2019-chayuan"
+
+
+def _kept(out: Path) -> dict[str, int]:
+    """The kept tile results of a plan: name -> modification time."""
+    return {p.stem: p.stat().st_mtime_ns for p in (out / PLAN_TILES_DIR).glob("t*.npz")}
+
+
+def _same_plan(a: Path, b: Path) -> None:
+    for name in ("sites.csv", "sectors.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(a / name), pd.read_csv(b / name))
+
+
+def _counting_map(seen: list):
+    def map_fn(f, tasks):
+        for task in tasks:
+            seen.append(task.key)
+            yield f(task)
+
+    return map_fn
+
+
+def test_a_plan_keeps_its_tiles_and_resumes_from_them(loaded_session: Session, tmp_path):
+    out = tmp_path / "plan"
+    first: list = []
+    with tile_map(_counting_map(first)):
+        run_plan(loaded_session, PLAN_AREA, out, PLAN)
+    kept = _kept(out)
+    assert len(kept) == len(first) > 3  # one result per tile, none left half-written
+    assert not list((out / PLAN_TILES_DIR).glob("*.part"))
+    ref = tmp_path / "ref"
+    shutil.copytree(out, ref)
+    gone = sorted(kept)[:2]
+    for name in gone:
+        (out / PLAN_TILES_DIR / f"{name}.npz").unlink()
+    (out / PLAN_TILES_DIR / f"{sorted(kept)[3]}.npz").write_bytes(b"not an npz")  # torn file
+    (out / PLAN_TILES_DIR / ".t0_0-dead.npz.1234.part").write_bytes(b"half")
+    again: list = []
+    with tile_map(_counting_map(again)):
+        run_plan(loaded_session, PLAN_AREA, out, PLAN)
+    assert len(again) == 3  # the two missing tiles and the unreadable one, nothing else
+    after = _kept(out)
+    assert set(after) == set(kept)
+    assert all(after[n] == kept[n] for n in kept if n not in gone and n != sorted(kept)[3])
+    assert not list((out / PLAN_TILES_DIR).glob("*.part"))
+    _same_plan(ref, out)
+    # other options: other tile problems; the old results are dropped at the end of the run
+    other: list = []
+    with tile_map(_counting_map(other)):
+        run_plan(loaded_session, PLAN_AREA, out, dataclasses.replace(PLAN, time_limit_s=11.0))
+    assert len(other) == len(first) and not set(_kept(out)) & set(kept)
+
+
+def test_a_worker_killed_during_a_plan_changes_nothing(loaded_session: Session, tmp_path, cluster):
+    ref, out = tmp_path / "ref", tmp_path / "killed"
+    run_plan(loaded_session, PLAN_AREA, ref, PLAN)
+    with _client(cluster) as client:
+        pids = client.run(os.getpid)
+    victim = next(iter(pids.values()))
+    killed: dict[str, int] = {}
+
+    def watch() -> None:  # once a tile is kept, SIGKILL one worker process
+        folder = out / PLAN_TILES_DIR
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            n = len(list(folder.glob("t*.npz"))) if folder.exists() else 0
+            if n >= 1:
+                os.kill(victim, signal.SIGKILL)
+                killed["at"] = n
+                return
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    run_plan(loaded_session, PLAN_AREA, out, PLAN,
+             cluster=ClusterOptions(scheduler=cluster.scheduler_address))  # fmt: skip
+    watcher.join(5)
+    assert "at" in killed and killed["at"] < len(_kept(out)), "the worker was not killed mid-run"
+    with pytest.raises(ProcessLookupError):
+        os.kill(victim, 0)
+    _same_plan(ref, out)
+    assert set(_kept(out)) == set(_kept(ref))
+    with _client(cluster) as client:
+        client.wait_for_workers(2, timeout=60)
 
 
 def test_cluster_options_are_checked():

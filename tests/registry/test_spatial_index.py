@@ -279,11 +279,11 @@ def test_code_paths_use_the_gist_index(spatial_engine, spatial_session, path, in
             frame = sectors_in_bbox(s, BOX)
             assert len(frame) == len(_expected_in_box(s, Site, BOX))
         elif path == "api_structures":
-            page = list_structures(REGULATOR, s, bbox=_bbox_param(BOX), limit=5000)
-            assert len(page.features) == len(_expected_in_box(s, Structure, BOX))
+            page = json.loads(list_structures(REGULATOR, s, bbox=_bbox_param(BOX), limit=5000).body)
+            assert len(page["features"]) == len(_expected_in_box(s, Structure, BOX))
         elif path == "api_sites":
-            page = list_sites(REGULATOR, s, bbox=_bbox_param(BOX), limit=5000)
-            assert len(page.features) == len(_expected_in_box(s, Site, BOX))
+            page = json.loads(list_sites(REGULATOR, s, bbox=_bbox_param(BOX), limit=5000).body)
+            assert len(page["features"]) == len(_expected_in_box(s, Site, BOX))
         else:
             model = Structure if path == "radius_structures" else Site
             s.scalars(select(model.id).where(within_m(s, model, *CENTRE, 500.0))).all()

@@ -347,7 +347,9 @@ def coverage(
     ] = True,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Run the tiles on this Dask scheduler (tcp://host:8786)."),
+        typer.Option(
+            help="Run the tiles on this Dask scheduler (tcp://host:8786, or its scheduler file)."
+        ),
     ] = None,
     workers: Annotated[
         int | None,
@@ -648,7 +650,10 @@ def plan(
     user: Annotated[str | None, typer.Option(help="Who plans (audit log).")] = None,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Solve the tile problems on this Dask scheduler (tcp://host:8786)."),
+        typer.Option(
+            help="Solve the tile problems on this Dask scheduler (tcp://host:8786, or its "
+            "scheduler file)."
+        ),
     ] = None,
     workers: Annotated[
         int | None,

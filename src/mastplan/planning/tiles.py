@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ from mastplan.planning.greedy import greedy
 from mastplan.planning.problem import CoverProblem, evaluate
 from mastplan.planning.solve import solve
 
-__all__ = ["TileStats", "TiledSolution", "solve_tiled"]
+__all__ = ["TileResult", "TileStats", "TiledSolution", "solve_tiled"]
 
 BuildFn = Callable[[NDArray[np.int64], NDArray[np.int64]], CoverProblem]
 
@@ -92,7 +92,9 @@ class _TileTask:
 
 
 @dataclass(frozen=True)
-class _TileResult:
+class TileResult:
+    """What one tile's own solve chose (global candidate indices), as a worker returns it."""
+
     key: tuple[int, int]
     n_points: int
     n_candidates: int
@@ -105,6 +107,28 @@ class _TileResult:
     solver: str
     status: str
     time_s: float
+
+    def to_arrays(self) -> dict[str, NDArray]:
+        """The result as named arrays (``np.savez`` without pickles: kept tiles of a run)."""
+        return {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_arrays(cls, a: Mapping[str, NDArray]) -> TileResult:
+        """The result back from :meth:`to_arrays`."""
+        return cls(
+            key=tuple(int(k) for k in a["key"]),
+            n_points=int(a["n_points"]),
+            n_candidates=int(a["n_candidates"]),
+            chosen=np.asarray(a["chosen"], dtype=np.int64),
+            chosen_cost=np.asarray(a["chosen_cost"], dtype=np.float64),
+            chosen_fixed=np.asarray(a["chosen_fixed"], dtype=bool),
+            cost=float(a["cost"]),
+            share=float(a["share"]),
+            target_met=bool(a["target_met"]),
+            solver=str(a["solver"]),
+            status=str(a["status"]),
+            time_s=float(a["time_s"]),
+        )
 
 
 def _build_checked(
@@ -127,12 +151,12 @@ def _fixed_mask(problem: CoverProblem) -> NDArray[np.bool_]:
     return np.asarray(problem.fixed, dtype=bool)
 
 
-def _solve_tile(task: _TileTask) -> _TileResult:
+def _solve_tile(task: _TileTask) -> TileResult:
     """Build and solve one tile (module level, so executors and Dask can pickle it)."""
     t0 = time.perf_counter()
     problem = _build_checked(task.build, task.cand_idx, task.point_idx)
     sol = solve(problem, solver=task.solver, time_limit_s=task.time_limit_s, **task.options)  # type: ignore[arg-type]
-    return _TileResult(
+    return TileResult(
         key=task.key,
         n_points=len(task.point_idx),
         n_candidates=len(task.cand_idx),
@@ -274,7 +298,7 @@ def solve_tiled(
                 options=options,
             )
 
-    results: list[_TileResult] = []
+    results: list[TileResult] = []
     for res in map_fn(_solve_tile, tasks()):
         results.append(res)
         if progress is not None:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+import pydantic_core
 import shapely
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
@@ -103,6 +105,28 @@ def _geometry(geom: shapely.Geometry) -> Geometry:
 
 def _point(lon: float, lat: float) -> Geometry:
     return Geometry(type="Point", coordinates=[lon, lat])
+
+
+def points_page(
+    rows: list, limit: int, fields: Callable[[Any], dict[str, Any]], lonlat: tuple[int, int]
+) -> Response:
+    """A page of points (rows of ``id, code, …``; up to ``limit + 1`` of them) as the JSON of
+    ``FeatureCollection[…Props]``, encoded straight from the rows: the endpoint keeps its
+    ``response_model`` for the schema, but a page of thousands of features costs no model per
+    feature (three each, and a validation of them all, made the page 3× slower)."""
+    page = rows[:limit]
+    x, y = lonlat
+    body = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": r[1],
+             "geometry": {"type": "Point", "coordinates": [r[x], r[y]]},
+             "properties": fields(r)}
+            for r in page
+        ],
+        "next_cursor": page[-1][0] if len(rows) > limit else None,
+    }  # fmt: skip
+    return Response(pydantic_core.to_json(body), media_type="application/json")
 
 
 _NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
@@ -365,15 +389,20 @@ def _structure_query():
     )
 
 
-def _structure_props(row, cls: type[StructureProps] = StructureProps, **extra) -> StructureProps:
+def _structure_fields(row) -> dict[str, Any]:
+    """:class:`StructureProps`' fields of a :func:`_structure_query` row."""
     (_, ext, name, kind, owner, district, _lon, _lat, height, mounts, payload, power, fibre,
      open_, status, synthetic, used) = row  # fmt: skip
-    return cls(
+    return dict(
         external_id=ext, name=name, kind=plain(kind), owner=owner, district=district,
         height_m=height, mount_positions=mounts, free_positions=max(mounts - int(used), 0),
         max_payload_kg=payload, available_power_kw=power, fibre=fibre, open_for_sharing=open_,
-        status=plain(status), synthetic=synthetic, **extra,
+        status=plain(status), synthetic=synthetic,
     )  # fmt: skip
+
+
+def _structure_props(row, cls: type[StructureProps] = StructureProps, **extra) -> StructureProps:
+    return cls(**_structure_fields(row), **extra)
 
 
 @router.get("/structures", response_model=FeatureCollection[StructureProps])
@@ -387,7 +416,7 @@ def list_structures(
     status: StructureStatus | None = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> FeatureCollection[StructureProps]:
+) -> Response:
     """Structures as points with their capacity, in id order, a page at a time."""
     box = parse_bbox(bbox)
     query = _structure_query()
@@ -404,12 +433,7 @@ def list_structures(
     if cursor is not None:
         query = query.where(Structure.id > cursor)
     rows = session.execute(query.order_by(Structure.id).limit(limit + 1)).all()
-    page = rows[:limit]
-    return FeatureCollection[StructureProps](
-        features=[Feature[StructureProps](id=r[1], geometry=_point(r[6], r[7]),
-                                          properties=_structure_props(r)) for r in page],
-        next_cursor=page[-1][0] if len(rows) > limit else None,
-    )  # fmt: skip
+    return points_page(rows, limit, _structure_fields, lonlat=(6, 7))
 
 
 @router.get("/structures/{external_id}", response_model=Feature[StructureDetail],
@@ -662,15 +686,20 @@ def _site_query(user: User):
     )
 
 
-def _site_props(row, cls: type[SiteProps] = SiteProps, **extra) -> SiteProps:
+def _site_fields(row) -> dict[str, Any]:
+    """:class:`SiteProps`' fields of a :func:`_site_query` row."""
     (_, ext, name, op, structure, district, rat, band, status, planned, approved, built,
      on_air, retired, synthetic, _lon, _lat) = row  # fmt: skip
-    return cls(
+    return dict(
         external_id=ext, name=name, operator=op, structure=structure, district=district,
         rat=plain(rat), band=band, status=plain(status), planned_on=planned,
         approved_on=approved, built_on=built, on_air_on=on_air, retired_on=retired,
-        synthetic=synthetic, **extra,
+        synthetic=synthetic,
     )  # fmt: skip
+
+
+def _site_props(row, cls: type[SiteProps] = SiteProps, **extra) -> SiteProps:
+    return cls(**_site_fields(row), **extra)
 
 
 @router.get("/sites", response_model=FeatureCollection[SiteProps])
@@ -684,7 +713,7 @@ def list_sites(
     district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> FeatureCollection[SiteProps]:
+) -> Response:
     """The sites the caller may see, as points in id order, a page at a time. Another
     operator's planned and approved sites are not among them for an operator."""
     box = parse_bbox(bbox)
@@ -702,12 +731,7 @@ def list_sites(
     if cursor is not None:
         query = query.where(Site.id > cursor)
     rows = session.execute(query.order_by(Site.id).limit(limit + 1)).all()
-    page = rows[:limit]
-    return FeatureCollection[SiteProps](
-        features=[Feature[SiteProps](id=r[1], geometry=_point(r[15], r[16]),
-                                     properties=_site_props(r)) for r in page],
-        next_cursor=page[-1][0] if len(rows) > limit else None,
-    )  # fmt: skip
+    return points_page(rows, limit, _site_fields, lonlat=(15, 16))
 
 
 @router.get("/sites/{external_id}", response_model=Feature[SiteDetail], responses=NOT_FOUND)
