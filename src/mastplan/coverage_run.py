@@ -220,11 +220,13 @@ def _write(
             continue
         files.append(out.write_cog(out_dir / f"{name}.tif", array, grid, name).name)
 
-    def stats_of(geometry_m: Any) -> Any:
+    def stats_of(geometry_m: Any) -> Any:  # on the geometry's window of the grid only
+        win = grid.window_over(geometry_m)
+        rows, cols = win.slices
         return coverage_stats(
-            result.rsrp_dbm,
-            result.sinr_db,
-            grid.mask(geometry_m),
+            result.rsrp_dbm[rows, cols],
+            result.sinr_db[rows, cols],
+            win.grid.mask(geometry_m),
             grid.pixel_area_m2,
             options.rsrp_min_dbm,
             options.sinr_min_db,

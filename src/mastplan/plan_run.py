@@ -83,6 +83,21 @@ def tile_map(map_fn: Callable[..., Iterable[Any]] | None) -> Iterator[None]:
 _TILE_DIR: contextvars.ContextVar[tuple[Path, set[str]] | None] = contextvars.ContextVar(
     "mastplan_plan_tile_dir", default=None
 )
+#: Who hears of tiles finished, ``(done, total)`` per tiled solve (the CLI's progress bar).
+_TILE_PROGRESS: contextvars.ContextVar[Callable[[int, int], None] | None] = contextvars.ContextVar(
+    "mastplan_plan_tile_progress", default=None
+)
+
+
+@contextlib.contextmanager
+def _tiles_reported(callback: Callable[[int, int], None] | None) -> Iterator[None]:
+    token = _TILE_PROGRESS.set(callback or _TILE_PROGRESS.get())
+    try:
+        yield
+    finally:
+        _TILE_PROGRESS.reset(token)
+
+
 #: Subfolder of a plan's outputs that keeps its tile results.
 PLAN_TILES_DIR = "plan-tiles"
 PLAN_TILES_FORMAT = 1  # bump when a kept tile result changes meaning
@@ -396,10 +411,17 @@ def _tiled(options: PlanOptions, n_points: int) -> bool:
 def _solve_tiles(builder: CoverBuilder, options: PlanOptions, halo_m: float, reach_m, progress):
     """:func:`solve_tiled` over the builder's candidates and points, as a :class:`Solution`."""
     say = progress or (lambda _msg: None)
+    report = _TILE_PROGRESS.get()
+
+    def tiles_done(done: int, total: int) -> None:
+        say(f"tile {done}/{total}")
+        if report is not None:
+            report(done, total)
+
     t = solve_tiled(
         builder.xy_m, builder.point_xy_m, builder, tile_m=options.tile_m, halo_m=halo_m,
         solver=options.solver, time_limit_s=options.time_limit_s, candidate_reach_m=reach_m,
-        progress=lambda done, total: say(f"tile {done}/{total}"), map_fn=_tile_map(builder),
+        progress=tiles_done, map_fn=_tile_map(builder),
     )  # fmt: skip
     missed = [tile.tile for tile in t.tiles if not tile.final_target_met]
     stats: dict[str, Any] = {
@@ -818,12 +840,15 @@ def run_plan(
     *,
     cluster: ClusterOptions | None = None,
     say: Callable[[str], None] | None = None,
+    tile_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Plan an area (a phase selection key area by key area), write the outputs to ``out_dir``
     and, given an ``actor``, record the planned sites in the registry (one transaction,
     audited). Returns the summary that ``plan.json`` holds. ``cluster`` (a scheduler or a
     worker count): the tile problems of tiled plans are solved on Dask; the merge and the
-    border repair stay here (:mod:`mastplan.distributed`); ``say`` hears about the cluster."""
+    border repair stay here (:mod:`mastplan.distributed`); ``say`` hears about the cluster;
+    ``tile_progress(done, total)`` about the tiles of each tiled solve as they finish (kept
+    tiles of an earlier run count at once)."""
     costs = load_cost_model(options.costs_file)
     if options.exclusion_file is not None:
         _exclusion_zones(Path(options.exclusion_file))  # a bad file fails before any work
@@ -831,7 +856,7 @@ def run_plan(
     area_code = area.code
     parts = area.parts or (area,)
     results = []
-    with _on_cluster(cluster, say), _kept_tiles(out_dir):
+    with _on_cluster(cluster, say), _kept_tiles(out_dir), _tiles_reported(tile_progress):
         for part in parts:
             if progress:
                 progress(f"planning {part.code}")
@@ -856,11 +881,13 @@ def run_phased(
     *,
     cluster: ClusterOptions | None = None,
     say: Callable[[str], None] | None = None,
+    tile_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """The roll-out of 专栏2: the key areas of each phase year in turn, each year's sites fixed
     before the next year is planned. Writes one folder per year and ``phased.json``.
-    ``cluster``, ``say``: as :func:`run_plan` (one Dask client for all the years)."""
-    with _on_cluster(cluster, say):
+    ``cluster``, ``say``, ``tile_progress``: as :func:`run_plan` (one Dask client for all the
+    years)."""
+    with _on_cluster(cluster, say), _tiles_reported(tile_progress):
         return _run_phased(session, out_dir, options, actor, progress, years)
 
 

@@ -248,9 +248,13 @@ def test_a_plan_keeps_its_tiles_and_resumes_from_them(loaded_session: Session, t
     (out / PLAN_TILES_DIR / f"{sorted(kept)[3]}.npz").write_bytes(b"not an npz")  # torn file
     (out / PLAN_TILES_DIR / ".t0_0-dead.npz.1234.part").write_bytes(b"half")
     again: list = []
+    reported: list[tuple[int, int]] = []
     with tile_map(_counting_map(again)):
-        run_plan(loaded_session, PLAN_AREA, out, PLAN)
+        run_plan(
+            loaded_session, PLAN_AREA, out, PLAN, tile_progress=lambda d, t: reported.append((d, t))
+        )
     assert len(again) == 3  # the two missing tiles and the unreadable one, nothing else
+    assert reported == [(i, len(kept)) for i in range(1, len(kept) + 1)]  # kept ones count too
     after = _kept(out)
     assert set(after) == set(kept)
     assert all(after[n] == kept[n] for n in kept if n not in gone and n != sorted(kept)[3])

@@ -42,3 +42,29 @@ def test_tiles_cover_the_grid_exactly_once(nx, ny, tile):
         assert np.allclose(t.grid.x_centres(), g.x_centres()[cols])
         assert np.allclose(t.grid.y_centres(), g.y_centres()[rows])
     assert (seen == 1).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cx=st.floats(-500, 3000), cy=st.floats(-500, 3000), r=st.floats(1, 900),
+    n=st.integers(3, 9), res=st.sampled_from([10.0, 25.0, 30.0]),
+)  # fmt: skip
+def test_window_over_holds_every_pixel_of_the_geometry(cx, cy, r, n, res):
+    """A polygon anywhere (inside, across the edge, outside): the window's own mask is the
+    grid's mask cut to the window, and the grid has no pixel of it outside the window.
+
+    The vertices are off the pixel lattice (as projected key areas are): a pixel centre exactly
+    on an edge is decided by GDAL's scan line, which depends on the raster's origin."""
+    grid = Grid.from_bounds(0.0, 0.0, 2500.0, 2000.0, res)
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False) + 0.1234567
+    x = cx + 0.3183099 + r * np.cos(angles)
+    y = cy + 0.2718281 + r * np.sin(angles)
+    poly = shapely.Polygon(np.column_stack([x, y]))
+    whole = grid.mask(poly)
+    win = grid.window_over(poly)
+    rows, cols = win.slices
+    assert 0 <= rows.start < rows.stop <= grid.ny and 0 <= cols.start < cols.stop <= grid.nx
+    assert np.array_equal(win.grid.mask(poly), whole[rows, cols])
+    outside = whole.copy()
+    outside[rows, cols] = False
+    assert not outside.any()

@@ -701,8 +701,13 @@ def plan(
             actor = _actor(session, user, "mastplan plan") if record else None
             say = lambda msg: progress.update(task, description=msg)  # noqa: E731
             note = lambda msg: progress.console.print(msg, highlight=False)  # noqa: E731
+
+            def tiles(done: int, total: int) -> None:  # the bar over a tiled solve's tiles
+                progress.update(task, completed=done, total=total)
+
+            more = {"cluster": cluster, "say": note, "tile_progress": tiles}
             if phased:
-                summary = run_phased(session, out, options, actor, say, cluster=cluster, say=note)
+                summary = run_phased(session, out, options, actor, say, **more)
                 for y in summary["years"]:
                     console.print(
                         f"{y['year']}: {y['sites']} sites ({y['new_towers']} new towers), "
@@ -712,7 +717,7 @@ def plan(
                               f"{summary['total_cost_yuan']:,.0f} yuan; wrote {out}")  # fmt: skip
                 return
             target = area_from_file(area_file) if area_file is not None else area
-            summary = run_plan(session, target, out, options, actor, say, cluster=cluster, say=note)
+            summary = run_plan(session, target, out, options, actor, say, **more)
         _print_plan(summary, out)
 
     _run(body)

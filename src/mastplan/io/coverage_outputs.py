@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,10 @@ def write_cog(path: Path, array: np.ndarray, grid: Grid, description: str) -> Pa
     return path
 
 
+#: Most pixels a side that a quick-look PNG draws (about twice its width).
+QUICKLOOK_MAX_PX = 2048
+
+
 def write_quicklook_png(
     path: Path,
     array: np.ndarray,
@@ -82,7 +87,12 @@ def write_quicklook_png(
     outline: shapely.Geometry | None = None,
     points: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
-    """A PNG of one layer with a colour scale, the area outline and the sites (if given)."""
+    """A PNG of one layer with a colour scale, the area outline and the sites (if given).
+
+    A raster of more than :data:`QUICKLOOK_MAX_PX` pixels a side is shown every n-th pixel (the
+    figure is 880 pixels wide: a city-wide 25 m raster's other pixels would never be seen)."""
+    step = max(1, math.ceil(max(array.shape) / QUICKLOOK_MAX_PX))
+    array = array[::step, ::step]
     font = cjk_font()
     families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
     with matplotlib.rc_context({"font.family": families}):

@@ -103,6 +103,18 @@ class Grid:
         r = self.resolution_m
         return Grid(self.x0_m + col0 * r, self.y0_m - row0 * r, r, ncols, nrows, self.crs)
 
+    def window_over(self, geometry: shapely.Geometry) -> Tile:
+        """The smallest window of this grid holding every pixel of ``geometry`` (its bounds
+        clipped to the grid, one pixel of margin): a key area's statistics read that window,
+        not a city-wide raster."""
+        r = self.resolution_m
+        minx, miny, maxx, maxy = geometry.bounds
+        col0 = min(max(0, math.floor((minx - self.x0_m) / r) - 1), self.nx - 1)
+        col1 = max(min(self.nx, math.ceil((maxx - self.x0_m) / r) + 1), col0 + 1)
+        row0 = min(max(0, math.floor((self.y0_m - maxy) / r) - 1), self.ny - 1)
+        row1 = max(min(self.ny, math.ceil((self.y0_m - miny) / r) + 1), row0 + 1)
+        return Tile(row0, col0, self.window(row0, col0, row1 - row0, col1 - col0))
+
     def tiles(self, tile_px: int = 256) -> Iterator[Tile]:
         """The grid cut into tiles of at most ``tile_px`` × ``tile_px`` pixels, row-major."""
         for row0 in range(0, self.ny, tile_px):

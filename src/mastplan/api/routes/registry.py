@@ -365,10 +365,13 @@ class StructureDetail(StructureProps):
 
 
 def _used_positions():
+    """Occupied positions of the row's structure: a correlated count on the key's prefix (an
+    aggregate over every tenancy joined in made each page read the whole table)."""
     return (
-        select(TenancyPosition.structure_id, func.count().label("used"))
-        .group_by(TenancyPosition.structure_id)
-        .subquery()
+        select(func.count())
+        .where(TenancyPosition.structure_id == Structure.id)
+        .correlate(Structure)
+        .scalar_subquery()
     )
 
 
@@ -381,11 +384,8 @@ _STRUCTURE_COLUMNS = (
 
 
 def _structure_query():
-    used = _used_positions()
-    return (
-        select(*_STRUCTURE_COLUMNS, func.coalesce(used.c.used, 0))
-        .join(Organisation, Structure.owner_id == Organisation.id)
-        .outerjoin(used, used.c.structure_id == Structure.id)
+    return select(*_STRUCTURE_COLUMNS, _used_positions()).join(
+        Organisation, Structure.owner_id == Organisation.id
     )
 
 
