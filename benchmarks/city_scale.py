@@ -246,6 +246,10 @@ def main() -> None:
     ap.add_argument("--skip", choices=("coverage", "plan"), default=None)
     ap.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
     ap.add_argument("--seed", type=int, default=2021)
+    ap.add_argument(
+        "--reuse-setup", action="store_true",
+        help="with --keep: reuse the database set up there by an earlier run",
+    )  # fmt: skip
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -271,18 +275,24 @@ def main() -> None:
 def _measure(args, base: Path, workers: list[int]):
     from mastplan.chongqing import write_synthetic_structures
 
-    t0 = time.perf_counter()
-    csv = base / "structures.csv"
-    written = write_synthetic_structures(
-        csv, "main_city", count=args.structures, seed=args.seed, density=1.0
-    )
-    print(f"generated {written:,} structures in {time.perf_counter() - t0:.1f} s", flush=True)
     url = args.database or f"sqlite:///{base}/city.db"
-    setup = _run_child("setup", str(csv), url, args.site_years, str(args.site_density),
-                       timeout=args.phase_timeout)  # fmt: skip
-    print("setup", json.dumps(setup), flush=True)
-    if "error" in setup:
-        sys.exit(f"setup {setup['error']}")
+    saved = base / "setup.json"
+    if args.reuse_setup and saved.exists():  # the database of an earlier run with --keep
+        setup = json.loads(saved.read_text(encoding="utf-8"))
+        print("setup (reused)", json.dumps(setup), flush=True)
+    else:
+        t0 = time.perf_counter()
+        csv = base / "structures.csv"
+        written = write_synthetic_structures(
+            csv, "main_city", count=args.structures, seed=args.seed, density=1.0
+        )
+        print(f"generated {written:,} structures in {time.perf_counter() - t0:.1f} s", flush=True)
+        setup = _run_child("setup", str(csv), url, args.site_years, str(args.site_density),
+                           timeout=args.phase_timeout)  # fmt: skip
+        print("setup", json.dumps(setup), flush=True)
+        if "error" in setup:
+            sys.exit(f"setup {setup['error']}")
+        saved.write_text(json.dumps(setup), encoding="utf-8")
     opts = json.dumps({"resolution_m": args.resolution_m, "tile_px": args.tile_px,
                        "time_limit_s": args.time_limit_s})  # fmt: skip
     runs: dict[tuple[str, int], dict] = {}
