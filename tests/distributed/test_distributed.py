@@ -3,6 +3,7 @@ results; a worker killed half way changes nothing; a run resumes from the tiles 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -98,39 +99,45 @@ def test_coverage_on_a_cluster_is_the_in_process_coverage(
         assert src.crs.to_epsg() == 32648 and src.profile["tiled"]
 
 
-def test_a_worker_killed_half_way_changes_nothing(
-    loaded_session: Session, tmp_path, in_process, cluster
-):
-    c = cluster
-    out = tmp_path / "killed"
-    with _client(c) as client:
-        pids = client.run(os.getpid)
-    victim = next(iter(pids.values()))
+@contextlib.contextmanager
+def _a_worker_killed_once(cluster, folder: Path, pattern: str, count: int):
+    """SIGKILL one worker process of ``cluster`` as soon as ``count`` files match ``pattern``
+    in ``folder`` (while the block runs); yields ``{"at": files seen then}``. Afterwards the
+    process is gone and the nanny has started another."""
+    with _client(cluster) as client:
+        victim = next(iter(client.run(os.getpid).values()))
     killed: dict[str, int] = {}
 
-    def watch() -> None:  # once some tiles exist, SIGKILL one worker process
-        folder = out / "tiles" / "rsrp_dbm"
+    def watch() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            n = len(list(folder.glob("r*.tif"))) if folder.exists() else 0
-            if n >= 3:
+            n = len(list(folder.glob(pattern))) if folder.exists() else 0
+            if n >= count:
                 os.kill(victim, signal.SIGKILL)
                 killed["at"] = n
                 return
-            time.sleep(0.005)
+            time.sleep(0.002)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    run_coverage(loaded_session, AREA, out, OPTIONS, tile_px=4,
-                 cluster=ClusterOptions(scheduler=c.scheduler_address))  # fmt: skip
+    yield killed
     watcher.join(5)
-    report = _last_run(out)
-    assert "at" in killed and killed["at"] < report["tiles"], "the worker was not killed mid-run"
+    assert "at" in killed, "the worker was not killed"
     with pytest.raises(ProcessLookupError):
         os.kill(victim, 0)
+    with _client(cluster) as client:
+        client.wait_for_workers(2, timeout=60)
+
+
+def test_a_worker_killed_half_way_changes_nothing(
+    loaded_session: Session, tmp_path, in_process, cluster
+):
+    out = tmp_path / "killed"
+    with _a_worker_killed_once(cluster, out / "tiles" / "rsrp_dbm", "r*.tif", 3) as killed:
+        run_coverage(loaded_session, AREA, out, OPTIONS, tile_px=4,
+                     cluster=ClusterOptions(scheduler=cluster.scheduler_address))  # fmt: skip
+    assert killed["at"] < _last_run(out)["tiles"], "the worker was not killed mid-run"
     _assert_same_outputs(in_process, out)
-    with _client(c) as client:
-        client.wait_for_workers(2, timeout=60)  # the nanny restarted it
 
 
 def test_a_run_resumes_and_recomputes_only_the_missing_tiles(
@@ -270,34 +277,12 @@ def test_a_plan_keeps_its_tiles_and_resumes_from_them(loaded_session: Session, t
 def test_a_worker_killed_during_a_plan_changes_nothing(loaded_session: Session, tmp_path, cluster):
     ref, out = tmp_path / "ref", tmp_path / "killed"
     run_plan(loaded_session, PLAN_AREA, ref, PLAN)
-    with _client(cluster) as client:
-        pids = client.run(os.getpid)
-    victim = next(iter(pids.values()))
-    killed: dict[str, int] = {}
-
-    def watch() -> None:  # once a tile is kept, SIGKILL one worker process
-        folder = out / PLAN_TILES_DIR
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            n = len(list(folder.glob("t*.npz"))) if folder.exists() else 0
-            if n >= 1:
-                os.kill(victim, signal.SIGKILL)
-                killed["at"] = n
-                return
-            time.sleep(0.002)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    run_plan(loaded_session, PLAN_AREA, out, PLAN,
-             cluster=ClusterOptions(scheduler=cluster.scheduler_address))  # fmt: skip
-    watcher.join(5)
-    assert "at" in killed and killed["at"] < len(_kept(out)), "the worker was not killed mid-run"
-    with pytest.raises(ProcessLookupError):
-        os.kill(victim, 0)
+    with _a_worker_killed_once(cluster, out / PLAN_TILES_DIR, "t*.npz", 1) as killed:
+        run_plan(loaded_session, PLAN_AREA, out, PLAN,
+                 cluster=ClusterOptions(scheduler=cluster.scheduler_address))  # fmt: skip
+    assert killed["at"] < len(_kept(out)), "the worker was not killed mid-run"
     _same_plan(ref, out)
     assert set(_kept(out)) == set(_kept(ref))
-    with _client(cluster) as client:
-        client.wait_for_workers(2, timeout=60)
 
 
 def test_cluster_options_are_checked():

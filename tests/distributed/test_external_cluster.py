@@ -70,16 +70,23 @@ def external(tmp_path_factory) -> Iterator[tuple[str, Path]]:
                 proc.kill()
 
 
+def _in_process_and_on(scheduler: str, command, url: str, tmp_path: Path, address: str):
+    """Run ``command`` in-process into ``a`` and on ``scheduler`` into ``b``; both succeed and
+    the second says it ran on the scheduler at ``address`` with its two workers."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    res = run(*command, "--out", str(a), "--database", url)
+    assert res.exit_code == 0, res.output
+    res = run(*command, "--out", str(b), "--scheduler", scheduler, "--database", url)
+    assert res.exit_code == 0, res.output
+    assert f"Dask scheduler {address}: 2 worker(s)" in " ".join(res.stderr.split())
+    return a, b
+
+
 def test_coverage_on_an_external_scheduler_is_the_in_process_coverage(
     loaded_url, tmp_path, external
 ):
     address, _ = external
-    a, b = tmp_path / "a", tmp_path / "b"
-    res = run(*COVERAGE, "--out", str(a), "--database", loaded_url)
-    assert res.exit_code == 0, res.output
-    res = run(*COVERAGE, "--out", str(b), "--scheduler", address, "--database", loaded_url)
-    assert res.exit_code == 0, res.output
-    assert f"Dask scheduler {address}: 2 worker(s)" in " ".join(res.stderr.split())
+    a, b = _in_process_and_on(address, COVERAGE, loaded_url, tmp_path, address)
     for name in ("rsrp_dbm", "sinr_db", "best_server", "throughput_mbps"):
         with rasterio.open(a / f"{name}.tif") as x, rasterio.open(b / f"{name}.tif") as y:
             assert np.array_equal(x.read(1), y.read(1), equal_nan=True), name
@@ -91,14 +98,8 @@ def test_coverage_on_an_external_scheduler_is_the_in_process_coverage(
 def test_a_plan_on_an_external_scheduler_by_its_file_is_the_in_process_plan(
     loaded_url, tmp_path, external
 ):
-    _, sched_file = external
-    a, b = tmp_path / "a", tmp_path / "b"
-    res = run(*PLAN, "--out", str(a), "--database", loaded_url)
-    assert res.exit_code == 0, res.output
-    res = run(*PLAN, "--out", str(b), "--scheduler", str(sched_file), "--database", loaded_url)
-    assert res.exit_code == 0, res.output
-    address, _ = external
-    assert f"Dask scheduler {address}: 2 worker(s)" in " ".join(res.stderr.split())
+    address, sched_file = external
+    a, b = _in_process_and_on(str(sched_file), PLAN, loaded_url, tmp_path, address)
     for name in ("sites.csv", "sectors.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(a / name), pd.read_csv(b / name))
     assert len(pd.read_csv(a / "sites.csv")) > 0
