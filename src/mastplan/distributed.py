@@ -16,7 +16,8 @@ Nothing here imports Dask at module level: ``mastplan coverage`` and ``mastplan 
   tiles already on disk are not recomputed, so a run killed half way resumes where it stopped.
   The client mosaics the tiles into the full rasters, identical to the in-process run's.
 * Planning (:func:`dask_map`): a ``map_fn`` for :func:`~mastplan.planning.tiles.solve_tiled`;
-  the tile problems' shared builder is sent to the workers once, not with every task.
+  the tile problems' shared builder is written once to ``<out>/plan-tiles/builder-<digest>.npz``
+  (:func:`builder_file`) and each worker loads it from there, once per process.
   :func:`kept_map` keeps each tile's result on disk (``<out>/plan-tiles/t<key>-<digest>.npz``,
   the digest of the run's builder and of the tile problem), written by the worker that solved
   it; a plan run again with the same inputs reuses them, so a stopped run resumes.
@@ -571,6 +572,37 @@ def kept_map(
     return wrapped
 
 
+class BuilderFile:
+    """A cover builder (``build(cand_idx, point_idx)`` of
+    :func:`~mastplan.planning.tiles.solve_tiled`) that a worker loads from a file it can reach
+    (NumPy arrays, no pickles), once per process: what a tile task carries instead of the
+    builder itself."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self, cand_idx: np.ndarray, point_idx: np.ndarray) -> Any:
+        st = os.stat(self.path)
+        return _load_builder(self.path, (st.st_mtime_ns, st.st_size))(cand_idx, point_idx)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_builder(path: str, stamp: tuple[int, int]) -> Any:
+    from mastplan.planning.coverage import CoverBuilder
+
+    with np.load(path, allow_pickle=False) as data:
+        return CoverBuilder.from_arrays({name: data[name] for name in data.files})
+
+
+def builder_file(builder: Any, folder: Path, run_digest: str) -> BuilderFile:
+    """Write ``builder`` (its ``to_arrays()``) to ``folder/builder-<digest>.npz`` unless it is
+    there already, and return the :class:`BuilderFile` that reads it."""
+    path = Path(folder) / f"builder-{run_digest[:24]}.npz"
+    if not path.exists():
+        _save_npz(path, builder.to_arrays())
+    return BuilderFile(str(path))
+
+
 def drop_unused(folder: Path, used: set[str]) -> int:
     """Remove the kept results in ``folder`` that are not in ``used`` (and temporary files
     left by a worker that died); returns how many were removed."""
@@ -580,8 +612,9 @@ def drop_unused(folder: Path, used: set[str]) -> int:
     gone = 0
     for path in folder.iterdir():
         stale = path.name.endswith(".part") or (
-            path.suffix == ".npz" and path.name.startswith("t") and path.stem not in used
-        )
+            path.suffix == ".npz" and path.name.startswith(("t", "builder-"))
+            and path.stem not in used
+        )  # fmt: skip
         if stale and path.is_file():
             path.unlink(missing_ok=True)
             gone += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from mastplan.coverage_run import engine_sectors
 from mastplan.data.plan import load_cost_model
-from mastplan.distributed import content_digest, drop_unused, kept_map
+from mastplan.distributed import builder_file, content_digest, drop_unused, kept_map
 from mastplan.errors import MastplanError
 from mastplan.geo import METRIC_EPSG, STORAGE_EPSG, project, to_metric, to_storage
 from mastplan.io.raster import read_density
@@ -121,14 +122,24 @@ def _kept_tiles(out_dir: Path) -> Iterator[None]:
 
 def _tile_map(builder: CoverBuilder) -> Callable[..., Iterable[Any]]:
     """The map of a tiled plan's tiles: on Dask inside :func:`tile_map` (else ``map``), and
-    keeping the results on disk inside :func:`_kept_tiles`."""
-    map_fn = _TILE_MAP.get() or map
+    keeping the results on disk inside :func:`_kept_tiles`. On Dask, the tasks carry the
+    builder's file (:func:`~mastplan.distributed.builder_file`), not the builder."""
+    map_fn = _TILE_MAP.get()
     kept = _TILE_DIR.get()
     if kept is None:
-        return map_fn
+        return map_fn or map
     folder, used = kept
     run_digest = content_digest(PLAN_TILES_FORMAT, type(builder).__qualname__, vars(builder))
-    return kept_map(map_fn, folder, run_digest, TileResult, used)
+    if map_fn is None:
+        return kept_map(map, folder, run_digest, TileResult, used)
+    shared = builder_file(builder, folder, run_digest)
+    used.add(Path(shared.path).stem)
+    on_dask = map_fn
+
+    def from_file(f: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterable[Any]:
+        return on_dask(f, (dataclasses.replace(t, build=shared) for t in tasks))
+
+    return kept_map(from_file, folder, run_digest, TileResult, used)
 
 
 @contextlib.contextmanager

@@ -213,6 +213,11 @@ def test_a_tiled_plan_on_a_local_cluster_chooses_the_same_sites(loaded_session: 
     plan = json.loads((tmp_path / "b" / "plan.json").read_text())
     tiled = plan["areas"][0]["operators"]["china-mobile"]["solution"]["stats"]["tiled"]
     assert tiled["tiles"] > 1
+    # the workers read the cover builder from a file (arrays, no pickles); in-process, no file
+    [builder] = (tmp_path / "b" / PLAN_TILES_DIR).glob("builder-*.npz")
+    with np.load(builder, allow_pickle=False) as data:
+        assert {"meta", "point_x_m", "cand.host", "existing.site"} <= set(data.files)
+    assert not list((tmp_path / "a" / PLAN_TILES_DIR).glob("builder-*.npz"))
 
 
 PLAN = PlanOptions(resolution_m=50.0, solver="greedy", greenfield=True, time_limit_s=10.0,

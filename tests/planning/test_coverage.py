@@ -106,6 +106,32 @@ def test_a_subset_is_the_sub_matrix_of_the_whole(setup, data):
     assert pairs == expected
 
 
+def _same_problem(a, b) -> None:
+    assert np.array_equal(a.coverage.toarray(), b.coverage.toarray())
+    for name in ("cost", "fixed", "group", "point_weight"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.target_share == b.target_share and a.budget == b.budget
+    ca = set() if a.conflicts is None else {tuple(map(int, c)) for c in a.conflicts}
+    cb = set() if b.conflicts is None else {tuple(map(int, c)) for c in b.conflicts}
+    assert ca == cb
+
+
+def test_the_builder_goes_through_a_file_of_arrays_unchanged(setup, tmp_path):
+    """What Dask workers load (``np.savez`` without pickles) builds the same problems."""
+    builder, _, costs, *_ = setup
+    path = tmp_path / "builder.npz"
+    np.savez(path, **builder.to_arrays())
+    with np.load(path, allow_pickle=False) as data:
+        back = CoverBuilder.from_arrays({k: data[k] for k in data.files})
+    assert back.costs == costs and back.carrier == CARRIER
+    assert back.n_existing == builder.n_existing and back.n_points == builder.n_points
+    everything = (np.arange(builder.n_candidates), np.arange(builder.n_points))
+    _same_problem(back(*everything), builder(*everything))
+    some = (np.arange(0, builder.n_candidates, 3), np.arange(5, builder.n_points, 7))
+    _same_problem(back(*some), builder(*some))
+    assert np.array_equal(back.candidate_reach_m(), builder.candidate_reach_m())
+
+
 def test_the_builder_pickles_and_reach_bounds_the_matrix(setup):
     builder, cands, costs, px, py, _ = setup
     again = pickle.loads(pickle.dumps(builder))

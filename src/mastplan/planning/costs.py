@@ -7,8 +7,9 @@ structure's share, discounted when operators share it (China Tower's 2018 pricin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -138,6 +139,25 @@ class CostModel:
                                                 "new_tower.available_power_kw"),
             source=source,
         )  # fmt: skip
+
+    def to_json(self) -> str:
+        """The model as JSON (its fields as they are: :meth:`from_json` reads it back)."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> CostModel:
+        """The model :meth:`to_json` wrote (already validated when it was first built)."""
+        d = json.loads(text)
+
+        def site_class(c: dict[str, Any]) -> SiteClass:
+            return SiteClass(**{**c, "electrical_tilts_deg": tuple(c["electrical_tilts_deg"])})
+
+        return cls(**{
+            **d,
+            "sharing_discount": {int(k): v for k, v in d["sharing_discount"].items()},
+            "macro": site_class(d["macro"]), "small_cell": site_class(d["small_cell"]),
+            "azimuth_rotations_deg": tuple(d["azimuth_rotations_deg"]),
+        })  # fmt: skip
 
     def discount(self, n_tenants: np.ndarray | int) -> np.ndarray:
         """Sharing discount for ``n_tenants`` on one structure (the largest tier reached)."""

@@ -12,6 +12,10 @@ run in a process pool or on Dask workers). Pure: tables and arrays in, arrays ou
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import asdict
+
 import numpy as np
 import pandas as pd
 import scipy.sparse
@@ -84,6 +88,17 @@ def sector_reach_m(sectors: pd.DataFrame, rsrp_dbm: float) -> NDArray[np.float64
     opts = CoverageOptions()
     prepared = prepare_sectors(sectors[ENGINE_COLUMNS], opts)
     return reach_radius_m(prepared, rsrp_dbm, max_gain_dbi(opts))
+
+
+def _no_objects(values: NDArray) -> NDArray:
+    """Text columns as Unicode arrays (``np.load`` without pickles reads them back)."""
+    values = np.asarray(values)
+    return values.astype(str) if values.dtype.kind == "O" else values
+
+
+def _objects(values: NDArray) -> NDArray:
+    """Unicode arrays back to the object columns that pandas builds from text."""
+    return values.astype(object) if values.dtype.kind == "U" else values
 
 
 class CoverBuilder:
@@ -163,6 +178,36 @@ class CoverBuilder:
             ]
         )
         self.n_existing = n_e
+
+    def to_arrays(self) -> dict[str, NDArray]:
+        """The builder as named arrays (text as Unicode arrays, no objects) and one JSON text of
+        its scalars, carrier and cost model: what Dask workers load from a file
+        (:meth:`from_arrays`) instead of receiving the builder pickled."""
+        meta = {
+            "carrier": asdict(self.carrier), "costs": self.costs.to_json(),
+            "rsrp_dbm": self.rsrp_dbm, "target_share": self.target_share,
+            "min_isd_m": self.min_isd_m, "budget": self.budget,
+            "existing_columns": list(self.existing.columns),
+        }  # fmt: skip
+        out = {"meta": np.asarray(json.dumps(meta))}
+        out |= {f"cand.{k}": _no_objects(v) for k, v in self.cand.items()}
+        out |= {f"existing.{c}": _no_objects(self.existing[c].to_numpy()) for c in self.existing}
+        out |= {"point_x_m": self.point_x_m, "point_y_m": self.point_y_m,
+                "point_weight": self.point_weight}  # fmt: skip
+        return out
+
+    @classmethod
+    def from_arrays(cls, a: Mapping[str, NDArray]) -> CoverBuilder:
+        """The builder :meth:`to_arrays` wrote: the same problems for every subset."""
+        meta = json.loads(str(a["meta"]))
+        cand = pd.DataFrame({c: _objects(a[f"cand.{c}"]) for c in _CANDIDATE_COLUMNS})
+        existing = pd.DataFrame({c: _objects(a[f"existing.{c}"]) for c in meta["existing_columns"]})
+        return cls(
+            cand, Carrier(**meta["carrier"]), CostModel.from_json(meta["costs"]),
+            a["point_x_m"], a["point_y_m"], a["point_weight"], meta["rsrp_dbm"],
+            meta["target_share"], existing=existing if len(existing) else None,
+            min_isd_m=meta["min_isd_m"], budget=meta["budget"],
+        )  # fmt: skip
 
     @property
     def n_candidates(self) -> int:
