@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from mastplan.distributed import COVERAGE_TILES_DIR
 from mastplan.errors import MastplanError
 from mastplan.geo import METRIC_EPSG, STORAGE_EPSG, project, to_metric, to_storage
 from mastplan.io import coverage_outputs as out
@@ -192,7 +193,7 @@ def _predict_on_dask(
     say = say or (lambda _msg: None)
     with dask_client(cluster, say) as client:
         result, report = predict_coverage_tiled(
-            client, grid, table, Path(out_dir) / "tiles", terrain_model=terrain_model,
+            client, grid, table, Path(out_dir) / COVERAGE_TILES_DIR, terrain_model=terrain_model,
             region=area_m, progress=progress, resume=cluster.resume, say=say,
             run_meta={"area": area.code}, **engine,
         )  # fmt: skip

@@ -74,6 +74,10 @@ EMPTY = {
     "sinr_db": (np.float32, np.nan),
     "throughput_mbps": (np.float32, 0.0),
 }
+#: Folders of a run's output folder that hold its tiles (intermediate: resumable runs).
+COVERAGE_TILES_DIR = "tiles"
+PLAN_TILES_DIR = "plan-tiles"
+WORK_DIRS = (COVERAGE_TILES_DIR, PLAN_TILES_DIR)
 RUN_FILE = "run.json"
 SECTORS_FILE = "sectors.npz"
 TERRAIN_FILE = "terrain.tif"

@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session
 
 from mastplan.coverage_run import engine_sectors
 from mastplan.data.plan import load_cost_model
-from mastplan.distributed import builder_file, content_digest, drop_unused, kept_map
+from mastplan.distributed import (
+    PLAN_TILES_DIR,
+    builder_file,
+    content_digest,
+    drop_unused,
+    kept_map,
+)
 from mastplan.errors import MastplanError
 from mastplan.geo import METRIC_EPSG, STORAGE_EPSG, project, to_metric, to_storage
 from mastplan.io.raster import read_density
@@ -99,8 +105,6 @@ def _tiles_reported(callback: Callable[[int, int], None] | None) -> Iterator[Non
         _TILE_PROGRESS.reset(token)
 
 
-#: Subfolder of a plan's outputs that keeps its tile results.
-PLAN_TILES_DIR = "plan-tiles"
 PLAN_TILES_FORMAT = 1  # bump when a kept tile result changes meaning
 
 

@@ -599,3 +599,13 @@ def test_the_real_kinds_run_to_done(as_user, jobs_api, who, kind, params, expect
         assert summary["recorded"] is True
     if kind == "import":
         assert summary["rows"] == 3 and summary["inserted"] == 3 and done["files"] == []
+
+
+def test_a_jobs_files_leave_out_the_tiles_that_make_it_resumable(tmp_path):
+    for name in ("sites.csv", "2019/plan.json", "plan-tiles/t1_2-ab.npz",
+                 "2020/plan-tiles/builder-cd.npz", "tiles/rsrp_dbm/r0000_c0000.tif",
+                 "tiles/run.json", "img-en/map.png"):  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert runner.job_files(tmp_path) == ["2019/plan.json", "img-en/map.png", "sites.csv"]
+    assert runner.job_files(tmp_path / "missing") == []

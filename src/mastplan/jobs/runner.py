@@ -41,6 +41,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mastplan.distributed import WORK_DIRS
 from mastplan.errors import ImportValidationError, MastplanError
 from mastplan.jobs import service
 from mastplan.jobs.models import Job
@@ -101,10 +102,12 @@ def uploads_dir(base: Path | None = None) -> Path:
 
 
 def job_files(folder: Path) -> list[str]:
-    """The files under a job's folder, as sorted relative POSIX paths."""
+    """The files under a job's folder, as sorted relative POSIX paths; the tiles folders of a
+    run (what makes it resumable, not its results) are left out."""
     if not folder.is_dir():
         return []
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    files = (p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    return sorted(p.as_posix() for p in files if not set(p.parts[:-1]) & set(WORK_DIRS))
 
 
 @dataclass
