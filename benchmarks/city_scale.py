@@ -294,6 +294,7 @@ def _measure(args, base: Path, workers: list[int]):
         if "error" in setup:
             sys.exit(f"setup {setup['error']}")
         saved.write_text(json.dumps(setup), encoding="utf-8")
+    args.grid_px, args.city_grid_px = _grid_pixels(url, args.area, args.resolution_m)
     opts = json.dumps({"resolution_m": args.resolution_m, "tile_px": args.tile_px,
                        "time_limit_s": args.time_limit_s})  # fmt: skip
     runs: dict[tuple[str, int], dict] = {}
@@ -316,6 +317,26 @@ def _measure(args, base: Path, workers: list[int]):
                 else:
                     same[kind, n] = _same_sites(ref / "sites.csv", out / "sites.csv")
     return setup, runs, same
+
+
+def _grid_pixels(url: str, area: str, resolution_m: float) -> tuple[int, int]:
+    """Pixels of the coverage grid over ``area`` and over all of Chongqing's districts."""
+    import shapely
+    from sqlalchemy import select
+
+    from mastplan.geo import METRIC_EPSG, STORAGE_EPSG, project
+    from mastplan.radio.grid import Grid
+    from mastplan.registry.db import make_engine, session_factory
+    from mastplan.registry.models import District
+    from mastplan.registry.queries import area_by_code
+
+    with session_factory(make_engine(url))() as session:
+        area_m = project(area_by_code(session, area).boundary, STORAGE_EPSG, METRIC_EPSG)
+        city = shapely.union_all(session.scalars(select(District.boundary)).all())
+    city_m = project(city, STORAGE_EPSG, METRIC_EPSG)
+    ny, nx = Grid.from_polygon(area_m, resolution_m).shape
+    cy, cx = Grid.from_polygon(city_m, resolution_m).shape
+    return ny * nx, cy * cx
 
 
 def _f(v, fmt: str = ".1f") -> str:
@@ -373,57 +394,62 @@ def _report(args, workers: list[int], setup: dict, runs: dict, same: dict) -> No
 
 
 def _extrapolate(args, workers: list[int], runs: dict) -> None:
+    """All of Chongqing on ``TARGET_WORKERS`` one-core workers, from what was measured: the
+    tile work in core-seconds per tile (the best run that used no more workers than cores:
+    beyond that, workers only share the cores), and the client's work (wall − tile phase) per
+    pixel of the grid's bounding box (sector set-up, mosaic, statistics, quick-looks)."""
+    cores = os.cpu_count() or 1
     ok = {n: runs["coverage", n] for n in workers
-          if ("coverage", n) in runs and "error" not in runs["coverage", n]}  # fmt: skip
-    if 1 not in ok or not ok[1].get("tile_s") or not ok[1].get("tiles"):
-        print("\n### Extrapolation\n\nneeds a coverage run on 1 worker with its tile report")
+          if ("coverage", n) in runs and "error" not in runs["coverage", n]
+          and runs["coverage", n].get("tile_s") and runs["coverage", n].get("tiles")}  # fmt: skip
+    fit = {n: r for n, r in ok.items() if n <= cores}
+    if not fit:
+        print("\n### Extrapolation\n\nneeds a coverage run on at most as many workers as cores")
         return
-    per_tile = ok[1]["tile_s"] / ok[1]["tiles"]  # seconds per tile on one worker
+    # each run keeps every core busy (one worker: Numba threads = cores; n workers: cores / n)
+    core_s = {n: r["tile_s"] * cores / r["tiles"] for n, r in fit.items()}
+    best_n = min(core_s, key=core_s.get)
+    per_tile = core_s[best_n]
+    client_s = {n: r["wall_s"] - r["tile_s"] for n, r in ok.items()}
+    grid_px = args.grid_px
+    per_mpx = min(client_s.values()) / (grid_px / 1e6) if grid_px else None
     tile_km2 = (args.tile_px * args.resolution_m / 1000.0) ** 2
     tiles = math.ceil(CHONGQING_KM2 / tile_km2)
-    effs = {n: (ok[1]["tile_s"] / r["tile_s"]) / n for n, r in ok.items() if r.get("tile_s")}
-    last_n = max(effs)
-    eff_hold = effs[last_n]
-    # log-linear fit of efficiency over log2(workers) through the measured points
-    pts = sorted(effs.items())
-    if len(pts) >= 2:
-        xs = [math.log2(n) for n, _ in pts]
-        ys = [e for _, e in pts]
-        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-        sxx = sum((x - mx) ** 2 for x in xs)
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0
-        eff_fit = min(1.0, max(0.05, my + slope * (math.log2(TARGET_WORKERS) - mx)))
-    else:
-        eff_fit = eff_hold
-    serial_h = tiles * per_tile / 3600.0
+    city_px = args.city_grid_px
+    tile_phase_s = tiles * per_tile / TARGET_WORKERS
+    client_city_s = per_mpx * city_px / 1e6 if (per_mpx and city_px) else None
+    mem_city_gb = (
+        max(r["client_mb"] for r in ok.values()) * city_px / grid_px / 1024
+        if (city_px and grid_px) else None
+    )  # fmt: skip
     print("\n### Extrapolation: all of Chongqing\n")
-    print(f"Measured: {ok[1]['tiles']} tiles of {args.tile_px} px at {args.resolution_m:g} m "
-          f"({tile_km2:.3f} km² each) in {ok[1]['tile_s']:.1f} s of tile phase on 1 worker "
-          f"({os.cpu_count()} cores, Numba threads = cores / workers): "
-          f"**{per_tile:.2f} s per tile**. Tile-phase efficiency by workers: "
-          + ", ".join(f"{n}: {e:.2f}" for n, e in pts) + ".\n")  # fmt: skip
+    print(f"Measured on {cores} cores: core-seconds per tile of {args.tile_px} px at "
+          f"{args.resolution_m:g} m ({tile_km2:.2f} km²) — "
+          + ", ".join(f"{n} worker(s): {c:.2f}" for n, c in sorted(core_s.items()))
+          + f"; the extrapolation takes **{per_tile:.2f} core-s per tile** ({best_n} worker(s))."
+          + " Client work (wall − tile phase): "
+          + ", ".join(f"{n}: {c:.0f} s" for n, c in sorted(client_s.items()))
+          + (f" over a {grid_px / 1e6:,.1f} M pixel grid." if grid_px else ".") + "\n")  # fmt: skip
     print("| quantity | value |")
     print("|---|---:|")
     print(f"| area | {CHONGQING_KM2:,.0f} km² |")
     print(f"| tiles (area / tile area) | {tiles:,} |")
-    print(f"| tile work on 1 worker | {serial_h:,.1f} h |")
-    curves = (
-        (f"efficiency held at the {last_n}-worker value", eff_hold),
-        ("efficiency extrapolated log-linearly in log2(workers)", eff_fit),
-    )
-    for label, eff in curves:
-        wall_h = serial_h / (TARGET_WORKERS * eff)
-        print(f"| {TARGET_WORKERS} workers, {label} ({eff:.2f}) | {wall_h:,.2f} h |")
+    print(f"| tile work | {tiles * per_tile / 3600:,.2f} core-hours |")
+    print(f"| tile phase on {TARGET_WORKERS} one-core workers | {tile_phase_s / 60:,.1f} min |")
+    rate = tiles / tile_phase_s
+    print(f"| tiles/s the scheduler and storage must take then | {rate:,.0f} "
+          f"({6 * rate:,.0f} GeoTIFFs/s) |")  # fmt: skip
+    if client_city_s is not None:
+        print(f"| client work over the city's grid ({city_px / 1e6:,.0f} M pixels) | "
+              f"{client_city_s / 60:,.1f} min |")  # fmt: skip
+        print(f"| client peak memory, scaled by pixels | {mem_city_gb:,.1f} GB |")
+        print(f"| whole run | {(tile_phase_s + client_city_s) / 60:,.1f} min |")
     print(
-        "\nAssumptions: every tile costs what the measured area's tiles cost (sector density of"
-        f" {args.area}; rural tiles with fewer sectors are cheaper, so this is an upper bound for"
-        " them), the tile count is the area over the tile area (no partial tiles at the city's"
-        " edge), each of the 64 workers is as fast as the 1-worker run here (which had"
-        f" {os.cpu_count()} Numba threads; a 1-core worker is slower by up to that factor),"
-        " the efficiency curve continues as stated, shared storage keeps up, and the client's"
-        " set-up (sector preparation) and mosaic (six city-size layers: "
-        f"{CHONGQING_KM2 * 1e6 / args.resolution_m**2 / 1e6:,.0f} M pixels each) are not"
-        " included."
+        "\nAssumptions: every tile costs what the measured area's tiles cost (the sector density"
+        f" of {args.area}; rural tiles are cheaper), the tile count is the area over the tile"
+        " area, the workers are as fast per core as this machine and run without contention,"
+        " and the client's work grows with the pixels of the grid's bounding box (its mosaic"
+        " holds the six layers of the whole box in memory)."
     )
 
 
