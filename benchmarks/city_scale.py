@@ -41,6 +41,7 @@ from pathlib import Path
 
 CHONGQING_KM2 = 82_400.0
 TARGET_WORKERS = 64
+MIN_SCALED_GRID_PX = 10_000_000
 
 
 def _hwm_mb() -> float:
@@ -412,7 +413,9 @@ def _extrapolate(args, workers: list[int], runs: dict) -> None:
     per_tile = core_s[best_n]
     client_s = {n: r["wall_s"] - r["tile_s"] for n, r in ok.items()}
     grid_px = args.grid_px
-    per_mpx = min(client_s.values()) / (grid_px / 1e6) if grid_px else None
+    # below ~10 M pixels the client's fixed costs (start-up, imports) dominate: not scaled
+    scalable = bool(grid_px) and grid_px >= MIN_SCALED_GRID_PX
+    per_mpx = min(client_s.values()) / (grid_px / 1e6) if scalable else None
     tile_km2 = (args.tile_px * args.resolution_m / 1000.0) ** 2
     tiles = math.ceil(CHONGQING_KM2 / tile_km2)
     city_px = args.city_grid_px
@@ -420,7 +423,7 @@ def _extrapolate(args, workers: list[int], runs: dict) -> None:
     client_city_s = per_mpx * city_px / 1e6 if (per_mpx and city_px) else None
     mem_city_gb = (
         max(r["client_mb"] for r in ok.values()) * city_px / grid_px / 1024
-        if (city_px and grid_px) else None
+        if (city_px and scalable) else None
     )  # fmt: skip
     print("\n### Extrapolation: all of Chongqing\n")
     print(f"Measured on {cores} cores: core-seconds per tile of {args.tile_px} px at "
@@ -444,6 +447,11 @@ def _extrapolate(args, workers: list[int], runs: dict) -> None:
               f"{client_city_s / 60:,.1f} min |")  # fmt: skip
         print(f"| client peak memory, scaled by pixels | {mem_city_gb:,.1f} GB |")
         print(f"| whole run | {(tile_phase_s + client_city_s) / 60:,.1f} min |")
+    else:
+        print(
+            f"| client work over the city's grid | not scaled: the measured grid "
+            f"({grid_px / 1e6:,.1f} M pixels) is below {MIN_SCALED_GRID_PX / 1e6:g} M |"
+        )
     print(
         "\nAssumptions: every tile costs what the measured area's tiles cost (the sector density"
         f" of {args.area}; rural tiles are cheaper), the tile count is the area over the tile"
