@@ -221,27 +221,32 @@ def _write(
             continue
         files.append(out.write_cog(out_dir / f"{name}.tif", array, grid, name).name)
 
-    def stats_of(geometry_m: Any) -> Any:  # on the geometry's window of the grid only
+    def window_stats(geometry_m: Any) -> tuple[Any, np.ndarray, Any]:
+        """The geometry's window of the grid, its mask there and its statistics (a key area
+        reads its window, not a city-wide raster)."""
         win = grid.window_over(geometry_m)
         rows, cols = win.slices
-        return coverage_stats(
+        mask = win.grid.mask(geometry_m)
+        stats = coverage_stats(
             result.rsrp_dbm[rows, cols],
             result.sinr_db[rows, cols],
-            win.grid.mask(geometry_m),
+            mask,
             grid.pixel_area_m2,
             options.rsrp_min_dbm,
             options.sinr_min_db,
             options.min_hole_m2,
         )
+        return win, mask, stats
 
-    mask = grid.mask(area_m)
-    stats = stats_of(area_m)
+    win, mask, stats = window_stats(area_m)
     per_area = [
         {
             "code": part.code,
             "name_zh": part.name_zh,
             "name_en": part.name_en,
-            "statistics": stats_of(project(part.boundary, STORAGE_EPSG, METRIC_EPSG)).as_dict(),
+            "statistics": window_stats(project(part.boundary, STORAGE_EPSG, METRIC_EPSG))[
+                2
+            ].as_dict(),
         }
         for part in area.parts
     ]
@@ -275,12 +280,15 @@ def _write(
             points=sites_xy,
         ).name
     )
-    covered = (result.rsrp_dbm >= options.rsrp_min_dbm) & (result.sinr_db >= options.sinr_min_db)
+    rows, cols = win.slices  # the area's window: the same polygons, a smaller raster
+    covered = (result.rsrp_dbm[rows, cols] >= options.rsrp_min_dbm) & (
+        result.sinr_db[rows, cols] >= options.sinr_min_db
+    )
     files.append(
         out.write_covered_geojson(
             out_dir / "covered.geojson",
             covered & mask,
-            grid,
+            win.grid,
             {
                 "area": area.code,
                 "rsrp_min_dbm": options.rsrp_min_dbm,

@@ -270,13 +270,26 @@ def _save_terrain(path: Path, model: Terrain) -> None:
     _write_atomic(path, write)
 
 
-@functools.lru_cache(maxsize=2)
-def _load_prepared(path: str, stamp: tuple[int, int]) -> PreparedSectors:
-    """The prepared sectors of a run, read once per worker process (``stamp``: mtime, size)."""
+def _read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file written here (no pickles allowed)."""
     with np.load(path, allow_pickle=False) as data:
-        arrays = {name: data[name] for name in data.files}
-    arrays["n_carriers"] = int(arrays["n_carriers"])
-    return PreparedSectors(**arrays)
+        return {name: data[name] for name in data.files}
+
+
+def _read_once(path: str, make: Callable[[dict[str, np.ndarray]], Any]) -> Any:
+    """``make(arrays of path)``, built once per worker process and version of the file (its
+    modification time and size): a worker's tasks share the run's sectors or cover builder."""
+    st = os.stat(path)
+    return _made(path, (st.st_mtime_ns, st.st_size), make)
+
+
+@functools.lru_cache(maxsize=4)
+def _made(path: str, stamp: tuple[int, int], make: Callable[[dict[str, np.ndarray]], Any]) -> Any:
+    return make(_read_npz(path))
+
+
+def _prepared_from(arrays: dict[str, np.ndarray]) -> PreparedSectors:
+    return PreparedSectors(**{**arrays, "n_carriers": int(arrays["n_carriers"])})
 
 
 def _read_terrain(path: str, window: tuple[int, int, int, int], synthetic: bool) -> Terrain:
@@ -331,9 +344,7 @@ def compute_coverage_tile(spec: dict[str, Any]) -> dict[str, Any]:
         return {"name": spec["name"], "computed": False, "seconds": 0.0}
     from mastplan.io.coverage_outputs import write_cog
 
-    sectors_path = str(tiles_dir / SECTORS_FILE)
-    st = os.stat(sectors_path)
-    prepared = _load_prepared(sectors_path, (st.st_mtime_ns, st.st_size))
+    prepared = _read_once(str(tiles_dir / SECTORS_FILE), _prepared_from)
     options = CoverageOptions(**spec["options"])
     tile = Tile(spec["row0"], spec["col0"], Grid(**spec["grid"]))
     terrain_model = None
@@ -564,8 +575,7 @@ def kept_map(
             path = folder / f"{name}.npz"
             if path.exists():
                 try:
-                    with np.load(path, allow_pickle=False) as data:
-                        kept[i] = result_type.from_arrays({k: data[k] for k in data.files})
+                    kept[i] = result_type.from_arrays(_read_npz(path))
                 except (OSError, ValueError, KeyError):  # unreadable: solved again
                     path.unlink(missing_ok=True)
         todo = [t for i, t in enumerate(tasks) if i not in kept]
@@ -586,16 +596,9 @@ class BuilderFile:
         self.path = path
 
     def __call__(self, cand_idx: np.ndarray, point_idx: np.ndarray) -> Any:
-        st = os.stat(self.path)
-        return _load_builder(self.path, (st.st_mtime_ns, st.st_size))(cand_idx, point_idx)
+        from mastplan.planning.coverage import CoverBuilder
 
-
-@functools.lru_cache(maxsize=2)
-def _load_builder(path: str, stamp: tuple[int, int]) -> Any:
-    from mastplan.planning.coverage import CoverBuilder
-
-    with np.load(path, allow_pickle=False) as data:
-        return CoverBuilder.from_arrays({name: data[name] for name in data.files})
+        return _read_once(self.path, CoverBuilder.from_arrays)(cand_idx, point_idx)
 
 
 def builder_file(builder: Any, folder: Path, run_digest: str) -> BuilderFile:
@@ -625,42 +628,21 @@ def drop_unused(folder: Path, used: set[str]) -> int:
     return gone
 
 
-def _call_with_build(f: Callable[[Any], Any], task: Any, build: Any) -> Any:
-    return f(dataclasses.replace(task, build=build))
-
-
 def dask_map(client: Any, label: str = "plan") -> Callable[..., Iterable[Any]]:
-    """A ``map_fn`` for :func:`~mastplan.planning.tiles.solve_tiled` that runs on ``client``.
-
-    Results come back in order (as the tiles finish, in order). When every task carries the same
-    ``build`` (the planner's cover builder), it is sent to every worker once and left out of the
-    tasks, so no task carries a copy of it.
-    """
+    """A ``map_fn`` for :func:`~mastplan.planning.tiles.solve_tiled` that runs on ``client``,
+    results in order. The tasks should be small: :func:`~mastplan.plan_run.run_plan` gives
+    them the path of the cover builder (:class:`BuilderFile`), not the builder."""
 
     def map_fn(f: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         tasks = list(tasks)
         if not tasks:
             return
-        build = getattr(tasks[0], "build", None)
-        hoist = (
-            build is not None
-            and dataclasses.is_dataclass(tasks[0])
-            and all(getattr(t, "build", None) is build for t in tasks)
-        )
         token = uuid.uuid4().hex[:12]
         keys = [
             f"mastplan-{label}-{token}-" + str(getattr(t, "key", i)).replace(" ", "")
             for i, t in enumerate(tasks)
         ]
-        if hoist:
-            [shared] = client.scatter([build], broadcast=True, hash=False)
-            futures = client.map(
-                _call_with_build, [f] * len(tasks),
-                [dataclasses.replace(t, build=None) for t in tasks], [shared] * len(tasks),
-                key=keys, pure=False, retries=2,
-            )  # fmt: skip
-        else:
-            futures = client.map(f, tasks, key=keys, pure=False, retries=2)
+        futures = client.map(f, tasks, key=keys, pure=False, retries=2)
         try:
             for future in futures:
                 yield future.result()

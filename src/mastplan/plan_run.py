@@ -65,47 +65,47 @@ from mastplan.synthetic.sites import BAND_PLAN, OPERATORS
 if TYPE_CHECKING:
     from mastplan.distributed import ClusterOptions
 
-#: How tiled plans run their tiles (``map``; a Dask ``map_fn`` inside :func:`tile_map`).
-_TILE_MAP: contextvars.ContextVar[Callable[..., Iterable[Any]] | None] = contextvars.ContextVar(
-    "mastplan_plan_tile_map", default=None
+
+@dataclass(frozen=True)
+class _Tiles:
+    """How tiled plans run their tiles: through ``map_fn`` (``map_fn(f, tasks)``, results in
+    order; ``None``: ``map``), keeping the results in ``folder`` (the names this run used go
+    to ``used``), telling ``progress(done, total)``."""
+
+    map_fn: Callable[..., Iterable[Any]] | None = None
+    folder: Path | None = None
+    used: set[str] | None = None
+    progress: Callable[[int, int], None] | None = None
+
+
+_TILES: contextvars.ContextVar[_Tiles | None] = contextvars.ContextVar(
+    "mastplan_plan_tiles", default=None
 )
 
 
-@contextlib.contextmanager
-def tile_map(map_fn: Callable[..., Iterable[Any]] | None) -> Iterator[None]:
-    """Run the tiles of tiled plans through ``map_fn`` (``map_fn(f, tasks)``, results in
-    order) inside the block; ``None`` keeps the current one."""
-    if map_fn is None:
-        yield
-        return
-    token = _TILE_MAP.set(map_fn)
-    try:
-        yield
-    finally:
-        _TILE_MAP.reset(token)
-
-
-#: Where tiled plans keep their tile results (a folder and the names this run used), inside
-#: :func:`run_plan`: ``<out>/plan-tiles``.
-_TILE_DIR: contextvars.ContextVar[tuple[Path, set[str]] | None] = contextvars.ContextVar(
-    "mastplan_plan_tile_dir", default=None
-)
-#: Who hears of tiles finished, ``(done, total)`` per tiled solve (the CLI's progress bar).
-_TILE_PROGRESS: contextvars.ContextVar[Callable[[int, int], None] | None] = contextvars.ContextVar(
-    "mastplan_plan_tile_progress", default=None
-)
-
-
-@contextlib.contextmanager
-def _tiles_reported(callback: Callable[[int, int], None] | None) -> Iterator[None]:
-    token = _TILE_PROGRESS.set(callback or _TILE_PROGRESS.get())
-    try:
-        yield
-    finally:
-        _TILE_PROGRESS.reset(token)
+def _tiles() -> _Tiles:
+    """How tiled plans run their tiles here and now."""
+    return _TILES.get() or _Tiles()
 
 
 PLAN_TILES_FORMAT = 1  # bump when a kept tile result changes meaning
+
+
+@contextlib.contextmanager
+def _tiles_with(**changes: Any) -> Iterator[None]:
+    """Change how tiled plans run their tiles inside the block (``None`` keeps a field)."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    token = _TILES.set(dataclasses.replace(_tiles(), **given))
+    try:
+        yield
+    finally:
+        _TILES.reset(token)
+
+
+def tile_map(map_fn: Callable[..., Iterable[Any]] | None):
+    """Run the tiles of tiled plans through ``map_fn`` (``map_fn(f, tasks)``, results in
+    order) inside the block; ``None`` keeps the current one."""
+    return _tiles_with(map_fn=map_fn)
 
 
 @contextlib.contextmanager
@@ -114,11 +114,8 @@ def _kept_tiles(out_dir: Path) -> Iterator[None]:
     reuse the ones a stopped run left there; afterwards drop those this run did not use."""
     folder = Path(out_dir) / PLAN_TILES_DIR
     used: set[str] = set()
-    token = _TILE_DIR.set((folder, used))
-    try:
+    with _tiles_with(folder=folder, used=used):
         yield
-    finally:
-        _TILE_DIR.reset(token)
     drop_unused(folder, used)  # only after a run that finished
     if folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
@@ -128,28 +125,25 @@ def _tile_map(builder: CoverBuilder) -> Callable[..., Iterable[Any]]:
     """The map of a tiled plan's tiles: on Dask inside :func:`tile_map` (else ``map``), and
     keeping the results on disk inside :func:`_kept_tiles`. On Dask, the tasks carry the
     builder's file (:func:`~mastplan.distributed.builder_file`), not the builder."""
-    map_fn = _TILE_MAP.get()
-    kept = _TILE_DIR.get()
-    if kept is None:
-        return map_fn or map
-    folder, used = kept
+    run = _tiles()
+    if run.folder is None:
+        return run.map_fn or map
     run_digest = content_digest(PLAN_TILES_FORMAT, type(builder).__qualname__, vars(builder))
-    if map_fn is None:
-        return kept_map(map, folder, run_digest, TileResult, used)
-    shared = builder_file(builder, folder, run_digest)
-    used.add(Path(shared.path).stem)
-    on_dask = map_fn
+    if run.map_fn is None:
+        return kept_map(map, run.folder, run_digest, TileResult, run.used)
+    shared = builder_file(builder, run.folder, run_digest)
+    run.used.add(Path(shared.path).stem)
 
     def from_file(f: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterable[Any]:
-        return on_dask(f, (dataclasses.replace(t, build=shared) for t in tasks))
+        return run.map_fn(f, (dataclasses.replace(t, build=shared) for t in tasks))
 
-    return kept_map(from_file, folder, run_digest, TileResult, used)
+    return kept_map(from_file, run.folder, run_digest, TileResult, run.used)
 
 
 @contextlib.contextmanager
 def _on_cluster(cluster: ClusterOptions | None, say) -> Iterator[None]:
     """Tiles of tiled plans on Dask (``cluster`` with a scheduler or workers), else as is."""
-    if cluster is None or not cluster.enabled or _TILE_MAP.get() is not None:
+    if cluster is None or not cluster.enabled or _tiles().map_fn is not None:
         yield
         return
     from mastplan.distributed import dask_client, dask_map
@@ -426,7 +420,7 @@ def _tiled(options: PlanOptions, n_points: int) -> bool:
 def _solve_tiles(builder: CoverBuilder, options: PlanOptions, halo_m: float, reach_m, progress):
     """:func:`solve_tiled` over the builder's candidates and points, as a :class:`Solution`."""
     say = progress or (lambda _msg: None)
-    report = _TILE_PROGRESS.get()
+    report = _tiles().progress
 
     def tiles_done(done: int, total: int) -> None:
         say(f"tile {done}/{total}")
@@ -871,7 +865,7 @@ def run_plan(
     area_code = area.code
     parts = area.parts or (area,)
     results = []
-    with _on_cluster(cluster, say), _kept_tiles(out_dir), _tiles_reported(tile_progress):
+    with _on_cluster(cluster, say), _kept_tiles(out_dir), _tiles_with(progress=tile_progress):
         for part in parts:
             if progress:
                 progress(f"planning {part.code}")
@@ -902,7 +896,7 @@ def run_phased(
     before the next year is planned. Writes one folder per year and ``phased.json``.
     ``cluster``, ``say``, ``tile_progress``: as :func:`run_plan` (one Dask client for all the
     years)."""
-    with _on_cluster(cluster, say), _tiles_reported(tile_progress):
+    with _on_cluster(cluster, say), _tiles_with(progress=tile_progress):
         return _run_phased(session, out_dir, options, actor, progress, years)
 
 
